@@ -13,6 +13,10 @@ have tshark || need+=(tshark)
 have swanctl || need+=(strongswan-swanctl)
 [ -x /usr/lib/ipsec/charon ] || need+=(strongswan-charon)
 [ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || need+=(libcharon-extra-plugins)
+# The interop matrix needs GCM, ECP and SHA-384 (openssl, gcm: standard plugins) and
+# ChaCha20-Poly1305 and Curve25519 (chapoly, curve25519: extra plugins).
+[ -e /usr/lib/ipsec/plugins/libstrongswan-openssl.so ] || need+=(libstrongswan-standard-plugins)
+[ -e /usr/lib/ipsec/plugins/libstrongswan-chapoly.so ] || need+=(libstrongswan-extra-plugins)
 have openssl || need+=(openssl)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
