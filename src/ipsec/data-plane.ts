@@ -1,0 +1,207 @@
+import { readU32 } from "../wire/esp.js";
+import { isDecodeError } from "../wire/errors.js";
+import { newPacketSelector, peekIp, type PacketSelector } from "../wire/ip.js";
+import { classifyUdp4500 } from "../wire/udp-encap.js";
+import { decapsulate as ahDecapsulate, encapsulate as ahEncapsulate } from "./ah.js";
+import { decapsulate, encapsulate, espOverhead, sequenceNearlyExhausted } from "./esp.js";
+import type { LifetimeEvent } from "./lifetime.js";
+import { DROP_REASONS, type DropReason, type Sad, type SecurityAssociation } from "./sad.js";
+import type { Policy, Spd } from "./spd.js";
+
+/**
+ * The data plane facade: one call per packet, a result that says where the bytes go.
+ *
+ * `outbound(now, ipPacket)`: SPD lookup (first match, RFC 4301 s5.1) -> DISCARD: drop; BYPASS:
+ * send in clear; PROTECT: the policy's outbound SA (none: `acquire`, drop the packet; protected
+ * traffic never leaves in clear) -> lifetime accounting -> ESP/AH encapsulate -> toNetwork.
+ *
+ * `inbound(now, bytes, from)`: `from.port` set means `bytes` is a UDP/4500 payload (RFC 3948
+ * demux: IKE, keepalive or ESP); without a port, `bytes` is an ESP packet from a raw socket (or an
+ * AH packet with its IP header when `protocol: 51` is given). SPI -> inbound SA (unknown: NO_SA,
+ * RFC 4303 s3.4.2) -> decapsulate -> toTunnel.
+ *
+ * Lifetime and sequence events go to a queue drained with `pollEvent()` (design.md: outputs are
+ * polled): `rekeyNeeded` at soft expiry or when the sequence counter nears its end, `expired` when an
+ * SA hit a hard limit and was removed from the SAD.
+ */
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port?: number;
+}
+
+export type DataPlaneResult =
+  /** Send `bytes` to `to`: over UDP when `encapsulated` (RFC 3948), else as an IP protocol 50/51 payload. `ipHeaderIncluded` is true for AH, whose ICV covers the IP header. */
+  | { readonly kind: "toNetwork"; readonly bytes: Uint8Array; readonly to: Endpoint; readonly encapsulated: boolean; readonly ipHeaderIncluded: boolean }
+  /** A decrypted inner packet for the TUN device. */
+  | { readonly kind: "toTunnel"; readonly bytes: Uint8Array }
+  | { readonly kind: "drop"; readonly reason: DropReason }
+  /** BYPASS policy: the packet goes out unprotected. */
+  | { readonly kind: "bypass"; readonly bytes: Uint8Array }
+  /** PROTECT without an SA: ask IKE for one (RFC 4301 s5.1 step 3a); the packet itself is dropped. */
+  | { readonly kind: "acquire"; readonly policy: Policy; readonly selector: PacketSelector }
+  /** An IKE message that arrived on UDP/4500 behind a Non-ESP Marker (marker stripped). */
+  | { readonly kind: "ike"; readonly bytes: Uint8Array };
+
+export type DataPlaneEvent =
+  | { readonly kind: "rekeyNeeded"; readonly sa: SecurityAssociation; readonly reason: "lifetime" | "sequence" }
+  | { readonly kind: "expired"; readonly sa: SecurityAssociation };
+
+export interface DataPlaneOptions {
+  readonly spd: Spd;
+  readonly sad: Sad;
+  /**
+   * Where outbound packets are written (fast path, no allocation); a result's bytes are then valid
+   * only until the next `outbound` call. Default: a fresh array per packet.
+   */
+  readonly outputBuffer?: Uint8Array;
+}
+
+const DROPS = new Map<DropReason, DataPlaneResult>(DROP_REASONS.map((r) => [r, Object.freeze({ kind: "drop", reason: r })]));
+
+function dropResult(reason: DropReason): DataPlaneResult {
+  return DROPS.get(reason) as DataPlaneResult;
+}
+
+export class DataPlane {
+  readonly spd: Spd;
+  readonly sad: Sad;
+  /** Drops that no SA could be charged with (NO_SA, NO_POLICY, MALFORMED before SPI lookup, ...). */
+  readonly drops: Record<DropReason, number>;
+  private readonly events: DataPlaneEvent[] = [];
+  private readonly selector = newPacketSelector();
+  private readonly outputBuffer: Uint8Array | undefined;
+
+  constructor(opts: DataPlaneOptions) {
+    this.spd = opts.spd;
+    this.sad = opts.sad;
+    this.outputBuffer = opts.outputBuffer;
+    const d = {} as Record<DropReason, number>;
+    for (const r of DROP_REASONS) d[r] = 0;
+    this.drops = d;
+  }
+
+  /** Next lifetime/rekey event, or undefined. Drain after every call. */
+  pollEvent(): DataPlaneEvent | undefined {
+    return this.events.shift();
+  }
+
+  /** Processes one packet from the TUN device. */
+  outbound(now: number, packet: Uint8Array): DataPlaneResult {
+    const sel = this.selector;
+    try {
+      peekIp(packet, sel);
+    } catch (e) {
+      if (isDecodeError(e)) return this.drop("MALFORMED");
+      throw e;
+    }
+    const policy = this.spd.lookup(sel, true);
+    if (!policy) return this.drop("NO_POLICY");
+    if (policy.action === "DISCARD") return this.drop("POLICY_DISCARD");
+    if (policy.action === "BYPASS") return { kind: "bypass", bytes: packet };
+    const sa = this.sad.outboundFor(policy.id);
+    if (!sa) {
+      const copy = newPacketSelector();
+      copy.family = sel.family;
+      copy.src.set(sel.src);
+      copy.dst.set(sel.dst);
+      copy.protocol = sel.protocol;
+      copy.srcPort = sel.srcPort;
+      copy.dstPort = sel.dstPort;
+      copy.totalLength = sel.totalLength;
+      copy.payloadOffset = sel.payloadOffset;
+      copy.nextHeaderFieldOffset = sel.nextHeaderFieldOffset;
+      return { kind: "acquire", policy, selector: copy };
+    }
+    if (!this.account(sa, now, sel.totalLength)) return dropResult(sa.drop("HARD_EXPIRED"));
+    const out = this.outputBuffer && this.outputBuffer.length >= packet.length + espOverhead(sa, packet.length) + 60 ? this.outputBuffer : undefined;
+    const r = sa.protocol === "esp" ? encapsulate(sa, packet, out) : ahEncapsulate(sa, packet, out);
+    if (typeof r === "string") {
+      if (r === "SEQUENCE_EXHAUSTED" && sa.lifetime.forceSoft()) this.events.push({ kind: "rekeyNeeded", sa, reason: "sequence" });
+      return dropResult(r);
+    }
+    if (sequenceNearlyExhausted(sa) && sa.lifetime.forceSoft()) this.events.push({ kind: "rekeyNeeded", sa, reason: "sequence" });
+    return { kind: "toNetwork", bytes: r, to: sa.peer, encapsulated: sa.udpEncap !== undefined, ipHeaderIncluded: sa.protocol === "ah" };
+  }
+
+  /**
+   * Processes one packet from the network. `from.port` present: `bytes` is a UDP/4500 payload.
+   * `protocol` 51 (no port): `bytes` is a whole IP packet carrying AH. Otherwise an ESP packet.
+   */
+  inbound(now: number, bytes: Uint8Array, from: Endpoint, protocol: 50 | 51 = 50): DataPlaneResult {
+    if (from.port !== undefined) {
+      let kind: string;
+      try {
+        kind = classifyUdp4500(bytes).kind;
+      } catch (e) {
+        if (isDecodeError(e)) return this.drop("MALFORMED");
+        throw e;
+      }
+      if (kind === "ike") return { kind: "ike", bytes: bytes.subarray(4) };
+      if (kind === "keepalive") return this.drop("KEEPALIVE");
+    }
+    let spi: number;
+    if (protocol === 51) {
+      const sel = this.selector;
+      try {
+        peekIp(bytes, sel);
+      } catch (e) {
+        if (isDecodeError(e)) return this.drop("MALFORMED");
+        throw e;
+      }
+      const off = sel.payloadOffset;
+      if (sel.protocol !== 51 && !(sel.family === 4 && bytes[9] === 51)) return this.drop("MALFORMED");
+      const ahAt = sel.family === 4 ? ((bytes[0] as number) & 0x0f) * 4 : off;
+      if (bytes.length < ahAt + 12) return this.drop("MALFORMED");
+      spi = readU32(bytes, ahAt + 4);
+    } else {
+      if (bytes.length < 8) return this.drop("MALFORMED");
+      spi = readU32(bytes, 0);
+    }
+    const sa = this.sad.lookupInbound(spi);
+    if (!sa || sa.protocol !== (protocol === 51 ? "ah" : "esp")) return this.drop("NO_SA");
+    if (sa.lifetime.expired) return dropResult(sa.drop("HARD_EXPIRED"));
+    const r = sa.protocol === "esp" ? decapsulate(sa, bytes) : ahDecapsulate(sa, bytes);
+    if (typeof r === "string") return dropResult(r);
+    if (!this.account(sa, now, r.length)) return dropResult(sa.drop("HARD_EXPIRED"));
+    return { kind: "toTunnel", bytes: r };
+  }
+
+  /**
+   * Time-driven lifetime checks for SAs that carry no traffic: soft expiry queues `rekeyNeeded`,
+   * hard expiry removes the SA and queues `expired`.
+   */
+  handleTimeout(now: number): void {
+    for (const sa of this.sad.all()) this.onLifetime(sa, sa.lifetime.poll(now));
+  }
+
+  /** Earliest lifetime deadline (ms) over all SAs, or undefined. */
+  nextDeadline(): number | undefined {
+    let t: number | undefined;
+    for (const sa of this.sad.all()) {
+      const d = sa.lifetime.nextDeadline();
+      if (d !== undefined && (t === undefined || d < t)) t = d;
+    }
+    return t;
+  }
+
+  private account(sa: SecurityAssociation, now: number, bytes: number): boolean {
+    const ev = sa.lifetime.account(now, bytes);
+    if (ev === "ok") return true;
+    this.onLifetime(sa, ev);
+    return ev !== "hard";
+  }
+
+  private onLifetime(sa: SecurityAssociation, ev: LifetimeEvent): void {
+    if (ev === "soft") {
+      this.events.push({ kind: "rekeyNeeded", sa, reason: "lifetime" });
+    } else if (ev === "hard") {
+      if (this.sad.remove(sa)) this.events.push({ kind: "expired", sa });
+    }
+  }
+
+  private drop(reason: DropReason): DataPlaneResult {
+    this.drops[reason]++;
+    return dropResult(reason);
+  }
+}
