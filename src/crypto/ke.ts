@@ -104,6 +104,15 @@ export const supportedKeIds: readonly number[] = [...MODP.keys(), ...ECP.keys(),
 const groups = new Map<number, KeGroup>();
 
 /**
+ * The prime of MODP group `id` as a big-endian byte string of the modulus length (generator 2),
+ * or undefined for a non-MODP or unsupported id. For tests and diagnostics.
+ */
+export function modpPrime(id: number): Uint8Array | undefined {
+  const spec = MODP.get(id);
+  return spec ? new Uint8Array(getDiffieHellman(spec.openssl).getPrime()) : undefined;
+}
+
+/**
  * The KE group `id`. Throws CryptoError for an unknown, unsupported or refused id (RFC 5114
  * groups 22-24, group 1).
  */
