@@ -81,7 +81,7 @@ function decodeProposal(r: Reader, field: string): Proposal {
   const transforms: Transform[] = [];
   for (let i = 0; body.remaining > 0; i++) {
     if (i >= numTransforms) throw body.error(`${field}.numTransforms`, `says ${numTransforms} but more transforms follow`);
-    transforms.push(decodeTransform(body, `${field}.transform[${i}]`, i === numTransforms - 1));
+    transforms.push(decodeTransform(body, `${field}.transform[${i}]`));
   }
   if (transforms.length !== numTransforms) {
     throw body.error(`${field}.numTransforms`, `says ${numTransforms}, found ${transforms.length}`);
@@ -89,18 +89,19 @@ function decodeProposal(r: Reader, field: string): Proposal {
   return { number, protocol, spi, transforms };
 }
 
-function decodeTransform(r: Reader, field: string, expectLast: boolean): Transform {
+function decodeTransform(r: Reader, field: string): Transform {
   const start = r.offset;
   const last = r.u8(`${field}.lastSubstruc`);
   r.skip(1, `${field}.reserved`);
   const length = r.u16(`${field}.length`);
   if (length < 8) throw r.error(`${field}.length`, `${length} is less than 8`, start + 2);
   const body = r.sub(length - 4, `${field}.length`);
-  if (last !== LAST && last !== MORE_TRANSFORMS) {
+  if (last === LAST) {
+    if (r.remaining !== 0) throw r.error(`${field}.lastSubstruc`, "0 (last) but more transforms follow", start);
+  } else if (last === MORE_TRANSFORMS) {
+    if (r.remaining === 0) throw r.error(`${field}.lastSubstruc`, "3 (more) but nothing follows", start);
+  } else {
     throw r.error(`${field}.lastSubstruc`, `${last} is neither 0 nor 3`, start);
-  }
-  if ((last === LAST) !== expectLast) {
-    throw r.error(`${field}.lastSubstruc`, `${last} disagrees with Num Transforms`, start);
   }
   const type = body.u8(`${field}.type`);
   body.skip(1, `${field}.reserved`);
