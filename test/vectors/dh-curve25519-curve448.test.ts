@@ -74,7 +74,7 @@ describe("RFC 7748 s5.2 X25519 test vectors (dh/rfc7748-x25519.json, dh/pyca/rfc
 
   it("iterated: k, u = X25519(k, u), k from k = u = 9, after 1 and 1000 iterations", () => {
     const v = byId("rfc7748-5.2-iterated");
-    let k = new Uint8Array(32);
+    let k: Uint8Array = new Uint8Array(32);
     k[0] = 9;
     let u = k.slice();
     for (let i = 1; i <= 1000; i++) {
