@@ -76,7 +76,7 @@ describe("RFC 7748 s5.2 X25519 test vectors (dh/rfc7748-x25519.json, dh/pyca/rfc
     const v = byId("rfc7748-5.2-iterated");
     let k: Uint8Array = new Uint8Array(32);
     k[0] = 9;
-    let u = k.slice();
+    let u: Uint8Array = k.slice();
     for (let i = 1; i <= 1000; i++) {
       const next = x25519(k, u);
       u = k;
