@@ -4,6 +4,7 @@ import {
   ESP_NEXT_HEADER_DUMMY,
   ESP_TRAILER_LENGTH,
   encodeEspHeader,
+  encodeEspTrailer,
   espPadLength,
   espPaddingValid,
   readU32,
@@ -120,17 +121,36 @@ export function encapsulate(sa: SecurityAssociation, packet: Uint8Array, out?: U
     nextHeader = packet[sel.family === 4 ? 9 : 6] as number;
   }
   if (!nextSequence(sa)) return sa.drop("SEQUENCE_EXHAUSTED");
-  const payloadLength = payloadEnd - payloadStart;
-  const tfc = sa.mode === "tunnel" && sa.tfcPadTo > payloadLength ? sa.tfcPadTo - payloadLength : 0;
+  const payload = packet.subarray(payloadStart, payloadEnd);
+  const tfc = sa.mode === "tunnel" && sa.tfcPadTo > payload.length ? sa.tfcPadTo - payload.length : 0;
+  const r = seal(sa, payload, nextHeader, tfc, out);
+  sa.counters.packets++;
+  sa.counters.bytes += payloadEnd;
+  return r;
+}
+
+/**
+ * The transform step of ESP output (RFC 4303 s3.3.2-s3.3.4) for payload bytes already chosen by
+ * the mode: takes the next sequence number, then pads, sets the IV, seals and adds the ICV.
+ * Returns the ESP packet (SPI..ICV) or SEQUENCE_EXHAUSTED. `tfcLength` zero bytes of TFC padding
+ * (s2.7) follow the payload. Exposed for known-answer tests that give the ESP payload directly.
+ */
+export function sealPayload(sa: SecurityAssociation, payload: Uint8Array, nextHeader: number, tfcLength = 0, out?: Uint8Array): Uint8Array | DropReason {
+  if (!sa.encr) throw new Error("sealPayload: not an ESP SA");
+  if (!nextSequence(sa)) return sa.drop("SEQUENCE_EXHAUSTED");
+  return seal(sa, payload, nextHeader, tfcLength, out);
+}
+
+function seal(sa: SecurityAssociation, payload: Uint8Array, nextHeader: number, tfc: number, out: Uint8Array | undefined): Uint8Array {
+  const encr = sa.encr as NonNullable<SecurityAssociation["encr"]>;
+  const ctx = sa.encrContext as NonNullable<SecurityAssociation["encrContext"]>;
+  const payloadLength = payload.length;
   const padLength = espPadLength(payloadLength + tfc, encr.blockSize);
   const ptLength = payloadLength + tfc + padLength + ESP_TRAILER_LENGTH;
   const pt = scratchOf(ptLength);
-  pt.set(packet.subarray(payloadStart, payloadEnd), 0);
+  pt.set(payload, 0);
   if (tfc > 0) pt.fill(0, payloadLength, payloadLength + tfc);
-  let o = payloadLength + tfc;
-  for (let i = 1; i <= padLength; i++) pt[o++] = i;
-  pt[o++] = padLength;
-  pt[o] = nextHeader;
+  encodeEspTrailer(pt, payloadLength + tfc, padLength, nextHeader);
 
   const ivLength = encr.ivLength;
   const iv = sa.ivBuffer.subarray(0, ivLength);
@@ -141,12 +161,7 @@ export function encapsulate(sa: SecurityAssociation, packet: Uint8Array, out?: U
   const dst = out && out.length >= total ? out : new Uint8Array(total);
   encodeEspHeader(dst, 0, sa.spi, sa.seqLo);
   dst.set(iv, ESP_HEADER_LENGTH);
-  let sealed: Uint8Array;
-  if (encr.aead) {
-    sealed = ctx.encrypt(iv, pt.subarray(0, ptLength), aadOf(sa, sa.seqHi, sa.seqLo));
-  } else {
-    sealed = ctx.encrypt(iv, pt.subarray(0, ptLength), EMPTY);
-  }
+  const sealed = ctx.encrypt(iv, pt.subarray(0, ptLength), encr.aead ? aadOf(sa, sa.seqHi, sa.seqLo) : EMPTY);
   pt.fill(0, 0, ptLength); // no plaintext lingers in the shared scratch buffer
   dst.set(sealed, ESP_HEADER_LENGTH + ivLength);
   if (sa.integContext) {
@@ -154,8 +169,6 @@ export function encapsulate(sa: SecurityAssociation, packet: Uint8Array, out?: U
     const icv = sa.esn ? sa.integContext.compute(covered, seqHiOf(sa, sa.seqHi)) : sa.integContext.compute(covered);
     dst.set(icv, ESP_HEADER_LENGTH + ivLength + sealedLength);
   }
-  sa.counters.packets++;
-  sa.counters.bytes += payloadEnd;
   return dst === out ? dst.subarray(0, total) : dst;
 }
 
@@ -176,17 +189,27 @@ function seqHiOf(sa: SecurityAssociation, hi: number): Uint8Array {
   return sa.seqHiBytes;
 }
 
+/** What {@link openPayload} found: the decrypted ESP payload and its trailer fields. */
+export interface OpenedEsp {
+  /** Payload Data || Padding || Pad Length || Next Header. */
+  readonly plaintext: Uint8Array;
+  readonly payloadLength: number;
+  readonly padLength: number;
+  readonly nextHeader: number;
+  /** The full sequence number as [hi, lo] (hi inferred for ESN, RFC 4303 Appendix A2). */
+  readonly seqHi: number;
+  readonly seqLo: number;
+}
+
 /**
- * Verifies and decrypts an ESP packet (SPI..ICV) on inbound SA `sa` (the caller found it by SPI).
- * Returns the inner IP packet — for tunnel mode a view of the decrypted bytes cut to the inner
- * packet's own length; for transport mode an IP packet rebuilt from the SA's outer addresses, in
- * `out` when given (else fresh) — or a DropReason: MALFORMED, REPLAY, TOO_OLD, ICV_FAILURE,
- * BAD_PADDING, DUMMY, SELECTOR_MISMATCH. Never throws for bad peer data.
+ * The transform step of ESP input (RFC 4303 s3.4.2-s3.4.4): length checks, replay check, ICV
+ * verification, decryption, replay window update, trailer and padding checks. Returns the opened
+ * payload or MALFORMED, REPLAY, TOO_OLD, ICV_FAILURE, BAD_PADDING. Mode processing is the caller's.
  */
-export function decapsulate(sa: SecurityAssociation, esp: Uint8Array, out?: Uint8Array): Uint8Array | DropReason {
+export function openPayload(sa: SecurityAssociation, esp: Uint8Array): OpenedEsp | DropReason {
   const encr = sa.encr;
   const ctx = sa.encrContext;
-  if (!encr || !ctx) throw new Error("decapsulate: not an ESP SA");
+  if (!encr || !ctx) throw new Error("openPayload: not an ESP SA");
   const ivLength = encr.ivLength;
   const aeadIcv = encr.aead ? encr.icvLength : 0;
   const icvLength = sa.integ?.icvLength ?? 0;
@@ -218,17 +241,29 @@ export function decapsulate(sa: SecurityAssociation, esp: Uint8Array, out?: Uint
   if (plain === null) return sa.drop(encr.aead ? "ICV_FAILURE" : "MALFORMED");
   if (replay) replay.update(seqLo);
 
-  let payloadLength: number;
-  let nextHeader: number;
   try {
     const t = decodeEspTrailer(plain, ESP_HEADER_LENGTH + ivLength);
     if (!espPaddingValid(plain, t)) return sa.drop("BAD_PADDING");
-    payloadLength = t.payloadLength;
-    nextHeader = t.nextHeader;
+    return { plaintext: plain, payloadLength: t.payloadLength, padLength: t.padLength, nextHeader: t.nextHeader, seqHi, seqLo };
   } catch (e) {
     if (isDecodeError(e)) return sa.drop("BAD_PADDING");
     throw e;
   }
+}
+
+/**
+ * Verifies and decrypts an ESP packet (SPI..ICV) on inbound SA `sa` (the caller found it by SPI).
+ * Returns the inner IP packet — for tunnel mode a view of the decrypted bytes cut to the inner
+ * packet's own length; for transport mode an IP packet rebuilt from the SA's outer addresses, in
+ * `out` when given (else fresh) — or a DropReason: MALFORMED, REPLAY, TOO_OLD, ICV_FAILURE,
+ * BAD_PADDING, DUMMY, SELECTOR_MISMATCH. Never throws for bad peer data.
+ */
+export function decapsulate(sa: SecurityAssociation, esp: Uint8Array, out?: Uint8Array): Uint8Array | DropReason {
+  const opened = openPayload(sa, esp);
+  if (typeof opened === "string") return opened;
+  const plain = opened.plaintext;
+  const payloadLength = opened.payloadLength;
+  const nextHeader = opened.nextHeader;
   if (nextHeader === ESP_NEXT_HEADER_DUMMY) return sa.drop("DUMMY");
 
   let inner: Uint8Array;
