@@ -1,0 +1,276 @@
+import { ERRNO, libc, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLIN, type Libc } from "./libc.js";
+import { ip } from "./iproute.js";
+
+/**
+ * A Linux TUN device (layer 3, no packet-information header) for the user-space data plane.
+ *
+ * Theory of operation. The fd from `/dev/net/tun` + `ioctl(TUNSETIFF, IFF_TUN|IFF_NO_PI)` is set
+ * O_NONBLOCK. Reading one packet per libuv thread-pool hop (fs.read) tops out near 40 kpps
+ * (testbed.md), so instead ONE poll(2) waits on koffi's worker thread, and when the fd is readable
+ * the main thread drains it with non-blocking read(2) calls (each a cheap synchronous FFI call
+ * into one preallocated buffer) until EAGAIN or a budget is spent, then polls again. One thread
+ * hop per batch, not per packet. Writes are synchronous non-blocking write(2) calls: the kernel
+ * accepts a TUN write at once or drops it (counted).
+ *
+ * Routes to the remote traffic selectors go into a dedicated routing table consulted by an
+ * `ip rule` placed before `main`; a second rule sends our own IKE/ESP datagrams (UDP source port
+ * 500/4500 or as configured) to `main` first, so transport mode (where the protected peer IS
+ * the ESP peer) never loops ESP back into the tunnel.
+ *
+ * Needs CAP_NET_ADMIN and the `ip` command.
+ */
+
+/** TUNSETIFF = _IOW('T', 202, int). */
+const TUNSETIFF = 0x400454ca;
+const IFF_TUN = 0x0001;
+const IFF_NO_PI = 0x1000;
+/** struct ifreq is 40 bytes on 64-bit Linux: char ifr_name[16] + a 24-byte union. */
+const IFREQ_SIZE = 40;
+const IFNAMSIZ = 16;
+
+/** Default MTU: 1500 minus outer IPv4/IPv6 + UDP + ESP header, IV, padding and ICV headroom. */
+export const DEFAULT_TUN_MTU = 1400;
+/** Default routing table for the tunnel routes (and the priorities of our two ip rules). */
+export const DEFAULT_ROUTE_TABLE = 4500;
+const RULE_PRIORITY_BYPASS = 4500;
+const RULE_PRIORITY_TUNNEL = 4501;
+
+/** Packets drained per wake-up before yielding to other I/O (UDP receive, timers). */
+const READ_BUDGET = 256;
+/** poll(2) timeout, ms: bounds how long close() waits for the poll thread. */
+const POLL_TIMEOUT_MS = 200;
+
+export interface TunOptions {
+  /** Interface name, at most 15 bytes (default "tsipsec0"). */
+  name?: string;
+  /** MTU in bytes (default 1400). */
+  mtu?: number;
+  /** Routing table for tunnel routes (default 4500). */
+  routeTable?: number;
+  /** UDP source ports of our own IKE/ESP traffic that must bypass the tunnel table (default [500, 4500]). */
+  bypassUdpPorts?: number[];
+}
+
+export interface TunCounters {
+  /** Packets read from the TUN (leaving the host towards the tunnel). */
+  rxPackets: number;
+  rxBytes: number;
+  /** Packets written to the TUN (arriving from the tunnel). */
+  txPackets: number;
+  txBytes: number;
+  /** Writes the kernel refused (buffer full, device down). */
+  txErrors: number;
+  /** Read wake-ups (batches); rxPackets / readBatches is the mean batch size. */
+  readBatches: number;
+}
+
+/**
+ * Called for every packet read. `packet` is a view into a reused buffer: valid only until the
+ * callback returns (copy it to keep it).
+ */
+export type PacketHandler = (packet: Uint8Array) => void;
+
+export interface TunDevice {
+  readonly name: string;
+  readonly mtu: number;
+  readonly counters: Readonly<TunCounters>;
+  /** Starts the read loop; `onPacket` sees each IP packet read. Call once. */
+  start(onPacket: PacketHandler): void;
+  /** Writes one IP packet to the kernel. Returns false when the kernel refused it (counted). */
+  write(packet: Uint8Array): boolean;
+  /** Routes `cidr` (e.g. "198.18.2.0/24", "2001:db8:2::/64") into the TUN; idempotent. `src` sets the preferred source address. */
+  addRoute(cidr: string, src?: string): Promise<void>;
+  /** Removes a route added by addRoute; a missing route is not an error. */
+  delRoute(cidr: string): Promise<void>;
+  /** Routes currently installed through this device. */
+  routes(): string[];
+  /** Stops reading, removes routes and rules and closes the device (the interface disappears). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Thrown when the TUN device cannot be created; the message names the cause in words. */
+export class TunError extends Error {
+  override readonly name = "TunError";
+}
+
+/** Opens and configures a TUN device (name, MTU, up, routing rules). */
+export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
+  const name = options.name ?? "tsipsec0";
+  const mtu = options.mtu ?? DEFAULT_TUN_MTU;
+  const table = options.routeTable ?? DEFAULT_ROUTE_TABLE;
+  const bypassPorts = [...new Set(options.bypassUdpPorts ?? [500, 4500])];
+  if (Buffer.byteLength(name) >= IFNAMSIZ || !/^[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new TunError(`TUN name ${JSON.stringify(name)} must be 1-15 characters of [A-Za-z0-9_.-]`);
+  }
+  if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) throw new TunError(`TUN MTU must be 576..65535 bytes, got ${mtu}`);
+
+  const c = libc();
+  const fd = c.open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const e = c.errno();
+    if (e === ERRNO.ENOENT) throw new TunError("/dev/net/tun does not exist (load the tun kernel module: modprobe tun)");
+    if (e === ERRNO.EPERM || e === ERRNO.EACCES) throw new TunError("cannot open /dev/net/tun: permission denied (run as root or with CAP_NET_ADMIN)");
+    throw new TunError(`cannot open /dev/net/tun: ${c.describe(e)}`);
+  }
+  const ifr = new Uint8Array(IFREQ_SIZE);
+  ifr.set(Buffer.from(name, "utf8"), 0);
+  new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI, true);
+  if (c.ioctl(fd, TUNSETIFF, ifr) < 0) {
+    const e = c.errno();
+    c.close(fd);
+    if (e === ERRNO.EBUSY) throw new TunError(`TUN device ${name} is already in use`);
+    if (e === ERRNO.EPERM) throw new TunError("TUNSETIFF: permission denied (run as root or with CAP_NET_ADMIN)");
+    throw new TunError(`TUNSETIFF ${name}: ${c.describe(e)}`);
+  }
+  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts);
+  try {
+    await ip(["link", "set", "dev", name, "mtu", String(mtu), "up"]);
+    await device.installRules();
+  } catch (e) {
+    await device.close();
+    throw e;
+  }
+  return device;
+}
+
+class LinuxTun implements TunDevice {
+  readonly counters: TunCounters = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txErrors: 0, readBatches: 0 };
+  readonly #libc: Libc;
+  readonly #fd: number;
+  readonly #table: number;
+  readonly #bypassPorts: number[];
+  /** One buffer for every read: the largest IP packet. */
+  readonly #readBuffer = new Uint8Array(65536);
+  /** struct pollfd { int fd; short events; short revents; } */
+  readonly #pollfd = new Uint8Array(8);
+  readonly #routes = new Map<string, string | undefined>();
+  #rulesInstalled: Array<readonly string[]> = [];
+  #onPacket: PacketHandler | undefined;
+  #closed = false;
+  #pollInFlight: Promise<void> | undefined;
+
+  constructor(
+    c: Libc,
+    fd: number,
+    readonly name: string,
+    readonly mtu: number,
+    table: number,
+    bypassPorts: number[],
+  ) {
+    this.#libc = c;
+    this.#fd = fd;
+    this.#table = table;
+    this.#bypassPorts = bypassPorts;
+    const v = new DataView(this.#pollfd.buffer);
+    v.setInt32(0, fd, true);
+    v.setInt16(4, POLLIN, true);
+  }
+
+  async installRules(): Promise<void> {
+    const rules: Array<readonly string[]> = [];
+    for (const family of ["-4", "-6"]) {
+      for (const port of this.#bypassPorts) {
+        rules.push([family, "rule", "add", "priority", String(RULE_PRIORITY_BYPASS), "ipproto", "udp", "sport", String(port), "lookup", "main"]);
+      }
+      rules.push([family, "rule", "add", "priority", String(RULE_PRIORITY_TUNNEL), "lookup", String(this.#table)]);
+    }
+    for (const rule of rules) {
+      // A daemon that died without cleaning up left the same rule behind: replace it, don't stack it.
+      await ip(rule.map((a) => (a === "add" ? "del" : a)), { allowFailure: true });
+      await ip(rule);
+      this.#rulesInstalled.push(rule);
+    }
+    // Stale routes of a previous run in our table would bypass the SPD's view of what is up.
+    await ip(["-4", "route", "flush", "table", String(this.#table)], { allowFailure: true });
+    await ip(["-6", "route", "flush", "table", String(this.#table)], { allowFailure: true });
+  }
+
+  start(onPacket: PacketHandler): void {
+    if (this.#onPacket !== undefined) throw new Error("TunDevice.start called twice");
+    this.#onPacket = onPacket;
+    this.#drain();
+  }
+
+  /** Reads until EAGAIN or the budget; then polls (EAGAIN) or yields (budget spent). */
+  #drain = (): void => {
+    if (this.#closed) return;
+    const onPacket = this.#onPacket;
+    if (onPacket === undefined) return;
+    const buf = this.#readBuffer;
+    let n = 0;
+    for (; n < READ_BUDGET; n++) {
+      const len = this.#libc.read(this.#fd, buf, buf.length);
+      if (len < 0) {
+        const e = this.#libc.errno();
+        if (e === ERRNO.EINTR) continue;
+        // EAGAIN: drained. Anything else (EBADF after close, EIO when down): wait and retry.
+        break;
+      }
+      if (len === 0) break;
+      this.counters.rxPackets++;
+      this.counters.rxBytes += len;
+      onPacket(buf.subarray(0, len));
+      if (this.#closed) return;
+    }
+    if (n > 0) this.counters.readBatches++;
+    if (n === READ_BUDGET) {
+      setImmediate(this.#drain);
+      return;
+    }
+    this.#poll();
+  };
+
+  #poll(): void {
+    this.#pollInFlight = new Promise((resolve) => {
+      this.#libc.pollAsync(this.#pollfd, 1, POLL_TIMEOUT_MS, () => {
+        this.#pollInFlight = undefined;
+        resolve();
+        this.#drain();
+      });
+    });
+  }
+
+  write(packet: Uint8Array): boolean {
+    if (this.#closed) return false;
+    const n = this.#libc.write(this.#fd, packet, packet.length);
+    if (n !== packet.length) {
+      this.counters.txErrors++;
+      return false;
+    }
+    this.counters.txPackets++;
+    this.counters.txBytes += n;
+    return true;
+  }
+
+  async addRoute(cidr: string, src?: string): Promise<void> {
+    const family = cidr.includes(":") ? "-6" : "-4";
+    const args = [family, "route", "replace", cidr, "dev", this.name, "table", String(this.#table)];
+    if (src !== undefined) args.push("src", src);
+    await ip(args);
+    this.#routes.set(cidr, src);
+  }
+
+  async delRoute(cidr: string): Promise<void> {
+    const family = cidr.includes(":") ? "-6" : "-4";
+    this.#routes.delete(cidr);
+    await ip([family, "route", "del", cidr, "dev", this.name, "table", String(this.#table)], { allowFailure: true });
+  }
+
+  routes(): string[] {
+    return [...this.#routes.keys()];
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const cidr of [...this.#routes.keys()]) await this.delRoute(cidr);
+    for (const rule of this.#rulesInstalled) {
+      await ip(rule.map((a) => (a === "add" ? "del" : a)), { allowFailure: true });
+    }
+    this.#rulesInstalled = [];
+    // The poll thread still references the fd: close only once it has returned, so the fd
+    // number cannot be reused under it.
+    if (this.#pollInFlight !== undefined) await this.#pollInFlight;
+    this.#libc.close(this.#fd);
+  }
+}

@@ -1,0 +1,236 @@
+import dgram from "node:dgram";
+import { isIP } from "node:net";
+import type { InboundDatagram, UdpEndpoint } from "../ike/api.js";
+import { classifyUdp4500, encodeNonEspMarked, natKeepalive, NON_ESP_MARKER_LENGTH } from "../wire/udp-encap.js";
+
+/**
+ * The UDP driver: IKE on the IKE port (default 500) and IKE + ESP-in-UDP on the NAT-T port
+ * (default 4500), IPv4 and IPv6 (RFC 7296 s2.23, RFC 3948).
+ *
+ * - On the NAT-T port every IKE message carries the 4-byte Non-ESP Marker: it is added on send
+ *   and stripped on receive, so the engine only ever sees IKE messages.
+ * - Inbound NAT-T datagrams are classified by src/wire/udp-encap.ts: IKE -> onIke, ESP -> onEsp,
+ *   keepalive (0xFF) -> counted and dropped, too short -> counted as malformed and dropped.
+ * - ESP is always sent UDP-encapsulated from the NAT-T socket (raw ESP needs raw sockets).
+ * - NAT keepalives (RFC 3948 s2.3, one 0xFF byte) go out every 20 s to each registered peer.
+ *
+ * Sockets are bound per local address when addresses are given (so `local` in an
+ * InboundDatagram is the real destination address, which NAT detection hashes), else to the
+ * wildcard address of each family.
+ */
+
+export interface UdpOptions {
+  /** IKE port (default 500). */
+  ikePort?: number;
+  /** NAT-T port (default 4500). */
+  natTPort?: number;
+  /** Local addresses to bind; empty or undefined: the IPv4 and IPv6 wildcards. */
+  addresses?: string[];
+  /** Socket receive/send buffer size, bytes (default 4 MiB; the kernel caps it at rmem_max/wmem_max). */
+  bufferBytes?: number;
+  /** NAT keepalive interval, seconds (default 20, RFC 3948 s4). */
+  keepaliveSeconds?: number;
+}
+
+export interface UdpHandlers {
+  /** An IKE message (marker already removed on the NAT-T port). */
+  onIke(datagram: InboundDatagram): void;
+  /** An ESP packet (starting at the SPI) from UDP encapsulation. Valid only during the call. */
+  onEsp(packet: Uint8Array, remote: UdpEndpoint, local: UdpEndpoint): void;
+  /** A socket error (logged by the caller; the driver keeps running). */
+  onError?(error: Error, local: UdpEndpoint): void;
+}
+
+export interface UdpCounters {
+  ikeIn: number;
+  ikeOut: number;
+  espIn: number;
+  espOut: number;
+  keepalivesIn: number;
+  keepalivesOut: number;
+  malformedIn: number;
+  sendErrors: number;
+}
+
+export interface UdpDriver {
+  readonly ikePort: number;
+  readonly natTPort: number;
+  readonly counters: Readonly<UdpCounters>;
+  /** Local endpoints actually bound. */
+  readonly bound: readonly UdpEndpoint[];
+  /** Sends an IKE message from `from` (its port picks the socket; the NAT-T port adds the marker). */
+  sendIke(from: UdpEndpoint, to: UdpEndpoint, bytes: Uint8Array): void;
+  /** Sends an ESP packet UDP-encapsulated from the NAT-T socket (of `from.address` when bound). */
+  sendEsp(to: UdpEndpoint, packet: Uint8Array, from?: UdpEndpoint): void;
+  /** Starts (or keeps) NAT keepalives to `to` from `from`; stopKeepalive ends them. */
+  startKeepalive(from: UdpEndpoint, to: UdpEndpoint): void;
+  stopKeepalive(to: UdpEndpoint): void;
+  close(): Promise<void>;
+}
+
+/** Thrown when a port cannot be bound (in use, no permission); names the address and port. */
+export class UdpBindError extends Error {
+  override readonly name = "UdpBindError";
+}
+
+interface BoundSocket {
+  socket: dgram.Socket;
+  local: UdpEndpoint;
+  family: 4 | 6;
+  wildcard: boolean;
+}
+
+const endpointKey = (e: UdpEndpoint): string => `${e.address}|${e.port}`;
+
+/** Opens the IKE and NAT-T sockets and starts receiving. */
+export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): Promise<UdpDriver> {
+  const ikePort = options.ikePort ?? 500;
+  const natTPort = options.natTPort ?? 4500;
+  const bufferBytes = options.bufferBytes ?? 4 * 1024 * 1024;
+  const keepaliveMs = (options.keepaliveSeconds ?? 20) * 1000;
+  const addresses = options.addresses !== undefined && options.addresses.length > 0 ? [...new Set(options.addresses)] : ["0.0.0.0", "::"];
+  for (const a of addresses) {
+    if (isIP(a) === 0) throw new UdpBindError(`not an IP address to bind: ${JSON.stringify(a)}`);
+  }
+  const counters: UdpCounters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalivesIn: 0, keepalivesOut: 0, malformedIn: 0, sendErrors: 0 };
+  const sockets: BoundSocket[] = [];
+  const keepalives = new Map<string, { timer: NodeJS.Timeout }>();
+
+  const onSendError = (err: Error | null): void => {
+    if (err !== null) counters.sendErrors++;
+  };
+
+  const bindOne = (address: string, port: number): Promise<BoundSocket> =>
+    new Promise((resolve, reject) => {
+      const family = isIP(address) === 6 ? 6 : 4;
+      const wildcard = address === "0.0.0.0" || address === "::";
+      const socket = dgram.createSocket({
+        type: family === 6 ? "udp6" : "udp4",
+        ipv6Only: family === 6,
+        recvBufferSize: bufferBytes,
+        sendBufferSize: bufferBytes,
+      });
+      const local: UdpEndpoint = { address, port };
+      const onBindError = (err: Error): void => {
+        socket.close();
+        reject(new UdpBindError(`cannot bind UDP ${family === 6 ? `[${address}]` : address}:${port}: ${err.message}`));
+      };
+      socket.once("error", onBindError);
+      socket.bind({ address, port, exclusive: true }, () => {
+        socket.removeListener("error", onBindError);
+        socket.on("error", (err) => handlers.onError?.(err, local));
+        resolve({ socket, local, family, wildcard });
+      });
+    });
+
+  const attach = (b: BoundSocket): void => {
+    const isNatT = b.local.port === natTPort;
+    b.socket.on("message", (msg, rinfo) => {
+      const remote: UdpEndpoint = { address: rinfo.address, port: rinfo.port };
+      if (!isNatT) {
+        counters.ikeIn++;
+        handlers.onIke({ local: b.local, remote, bytes: msg });
+        return;
+      }
+      let kind: "ike" | "esp" | "keepalive";
+      try {
+        kind = classifyUdp4500(msg).kind;
+      } catch {
+        counters.malformedIn++;
+        return;
+      }
+      if (kind === "esp") {
+        counters.espIn++;
+        handlers.onEsp(msg, remote, b.local);
+      } else if (kind === "ike") {
+        counters.ikeIn++;
+        handlers.onIke({ local: b.local, remote, bytes: msg.subarray(NON_ESP_MARKER_LENGTH) });
+      } else {
+        counters.keepalivesIn++;
+      }
+    });
+  };
+
+  try {
+    for (const address of addresses) {
+      for (const port of [ikePort, natTPort]) {
+        const b = await bindOne(address, port);
+        sockets.push(b);
+        attach(b);
+      }
+    }
+  } catch (e) {
+    for (const b of sockets) b.socket.close();
+    throw e;
+  }
+
+  /** The socket for (address, port): exact binding first, then the family's wildcard. */
+  const pick = (address: string | undefined, port: number, family: 4 | 6): BoundSocket | undefined =>
+    sockets.find((s) => s.local.port === port && s.local.address === address) ??
+    sockets.find((s) => s.local.port === port && s.family === family && s.wildcard) ??
+    sockets.find((s) => s.local.port === port && s.family === family);
+
+  const familyOf = (address: string): 4 | 6 => (isIP(address) === 6 ? 6 : 4);
+
+  const driver: UdpDriver = {
+    ikePort,
+    natTPort,
+    counters,
+    bound: sockets.map((s) => s.local),
+    sendIke(from, to, bytes) {
+      const s = pick(from.address, from.port === natTPort ? natTPort : ikePort, familyOf(to.address));
+      if (s === undefined) {
+        counters.sendErrors++;
+        return;
+      }
+      const payload = s.local.port === natTPort ? encodeNonEspMarked(bytes) : bytes;
+      counters.ikeOut++;
+      s.socket.send(payload, to.port, to.address, onSendError);
+    },
+    sendEsp(to, packet, from) {
+      const s = pick(from?.address, natTPort, familyOf(to.address));
+      if (s === undefined) {
+        counters.sendErrors++;
+        return;
+      }
+      counters.espOut++;
+      s.socket.send(packet, to.port, to.address, onSendError);
+    },
+    startKeepalive(from, to) {
+      const key = endpointKey(to);
+      if (keepalives.has(key)) return;
+      const timer = setInterval(() => {
+        const s = pick(from.address, natTPort, familyOf(to.address));
+        if (s === undefined) return;
+        counters.keepalivesOut++;
+        s.socket.send(natKeepalive(), to.port, to.address, onSendError);
+      }, keepaliveMs);
+      timer.unref();
+      keepalives.set(key, { timer });
+    },
+    stopKeepalive(to) {
+      const key = endpointKey(to);
+      const k = keepalives.get(key);
+      if (k !== undefined) clearInterval(k.timer);
+      keepalives.delete(key);
+    },
+    async close() {
+      for (const k of keepalives.values()) clearInterval(k.timer);
+      keepalives.clear();
+      await Promise.all(
+        sockets.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              try {
+                s.socket.close(() => resolve());
+              } catch {
+                resolve();
+              }
+            }),
+        ),
+      );
+      sockets.length = 0;
+    },
+  };
+  return driver;
+}
