@@ -1,37 +1,19 @@
 /**
  * The harness proves itself: strongSwan <-> strongSwan site-to-site in the four-namespace topology
- * (docs/testbed.md), PSK, IKE aes128-sha256-modp2048, ESP aes128gcm16 (RFC 4106), UDP-encapsulated
- * (RFC 3948, forced by kernel-libipsec). No tsipsec code is involved, so a failure here is a
- * harness or testbed problem, not a tsipsec bug.
+ * (docs/testbed.md), PSK, UDP-encapsulated ESP (RFC 3948, forced by kernel-libipsec). No tsipsec
+ * code is involved, so a failure here is a harness or testbed problem, not a tsipsec bug. The
+ * algorithm rows are the same as the tsipsec matrix's: this is the baseline that says what
+ * strongSwan itself does with each row here.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSiteToSite, SITE_TO_SITE_ADDRESSES, uniqueSuffix, type Topology } from "../../src/drivers/netns.js";
-import { ensureStrongSwanInstalled, StrongSwan, type SwanConnection } from "../support/strongswan.js";
+import { ensureStrongSwanInstalled, StrongSwan, waitFor } from "../support/strongswan.js";
+import { ALGORITHM_ROWS, ESN_ROW, LIBIPSEC_NO_ESN, siteConnection, swanChildAlgorithms, swanIkeAlgorithms, type AlgorithmRow } from "./harness/matrix.js";
 import { pingAfterWarmup, tcpTransfer } from "./harness/traffic.js";
 
-const A = {
-  gwAWan: SITE_TO_SITE_ADDRESSES.gwAWan.v4,
-  gwBWan: SITE_TO_SITE_ADDRESSES.gwBWan.v4,
-  siteA: SITE_TO_SITE_ADDRESSES.siteA.v4,
-  siteB: SITE_TO_SITE_ADDRESSES.siteB.v4,
-  hostB: SITE_TO_SITE_ADDRESSES.hostB.v4,
-};
+const S = SITE_TO_SITE_ADDRESSES;
 
-function connection(side: "a" | "b"): SwanConnection {
-  const [local, remote, localTs, remoteTs] = side === "a" ? [A.gwAWan, A.gwBWan, A.siteA, A.siteB] : [A.gwBWan, A.gwAWan, A.siteB, A.siteA];
-  return {
-    name: "s2s",
-    localAddrs: [local],
-    remoteAddrs: [remote],
-    proposals: ["aes128-sha256-modp2048"],
-    localId: local,
-    remoteId: remote,
-    psk: "interop-harness-psk-0123456789",
-    children: [{ name: "net", localTs: [localTs], remoteTs: [remoteTs], espProposals: ["aes128gcm16"], startAction: "none", mode: "tunnel" }],
-  };
-}
-
-describe("strongSwan <-> strongSwan site-to-site (harness self-test; RFC 7296 s1.3, RFC 4106, RFC 3948)", () => {
+describe("strongSwan <-> strongSwan site-to-site (harness self-test; RFC 7296 s1.3, RFC 3948)", () => {
   let topology: Topology | undefined;
   let gwA: StrongSwan | undefined;
   let gwB: StrongSwan | undefined;
@@ -40,6 +22,8 @@ describe("strongSwan <-> strongSwan site-to-site (harness self-test; RFC 7296 s1
     // A missing strongSwan is installed; an install that fails fails the suite (never a skip).
     await ensureStrongSwanInstalled();
     topology = await createSiteToSite({ suffix: uniqueSuffix("ss") });
+    gwA = await StrongSwan.start({ namespace: topology.ns.gwA, spawnIn: topology.spawnIn, label: "gw-a" });
+    gwB = await StrongSwan.start({ namespace: topology.ns.gwB, spawnIn: topology.spawnIn, label: "gw-b" });
   });
 
   afterAll(async () => {
@@ -51,55 +35,93 @@ describe("strongSwan <-> strongSwan site-to-site (harness self-test; RFC 7296 s1
     }
   });
 
-  it("brings up IKE aes128-sha256-modp2048 / ESP aes128gcm16 and carries ping and TCP between the hosts", async () => {
+  /** Brings the row up from gw-a, checks both listings and traffic, optionally rekeys, tears down. */
+  async function runRow(row: AlgorithmRow): Promise<void> {
     const topo = topology!;
-    gwA = await StrongSwan.start({ namespace: topo.ns.gwA, spawnIn: topo.spawnIn, label: "gw-a" });
-    gwB = await StrongSwan.start({ namespace: topo.ns.gwB, spawnIn: topo.spawnIn, label: "gw-b" });
-    await gwA.load([connection("a")]);
-    await gwB.load([connection("b")]);
+    const a = gwA!;
+    const b = gwB!;
+    await a.load([siteConnection("a", { ike: row.ike, esp: row.esp })]);
+    await b.load([siteConnection("b", { ike: row.ike, esp: row.esp })]);
     try {
       // IKE_SA_INIT, IKE_AUTH { SA, TSi, TSr } -->
-      const r = await gwA.initiate("net");
+      const r = await a.initiate("net");
       expect(r.ok, r.output).toBe(true);
-
-      const [saA] = await gwA.listSas();
-      const [saB] = await gwB.listSas();
+      const [saA] = await a.listSas();
+      const [saB] = await b.listSas();
       expect(saA?.state).toBe("ESTABLISHED");
       expect(saB?.state).toBe("ESTABLISHED");
-      expect(saA?.initiatorSpi).toBe(saB?.initiatorSpi);
-      expect(saA?.responderSpi).toBe(saB?.responderSpi);
-      expect([saA?.encrAlg, saA?.encrKeysize, saA?.integAlg, saA?.prfAlg, saA?.dhGroup]).toEqual(["AES_CBC", 128, "HMAC_SHA2_256_128", "PRF_HMAC_SHA2_256", "MODP_2048"]);
+      expect([saA?.initiatorSpi, saA?.responderSpi]).toEqual([saB?.initiatorSpi, saB?.responderSpi]);
+      expect(swanIkeAlgorithms(saA!)).toEqual(row.expectIke);
+      expect(swanIkeAlgorithms(saB!)).toEqual(row.expectIke);
       const childA = saA?.children[0];
       const childB = saB?.children[0];
       expect(childA?.state).toBe("INSTALLED");
       // The SPI one side receives on is the one the other sends with (RFC 7296 s2.17).
-      expect(childA?.spiIn).toBe(childB?.spiOut);
-      expect(childA?.spiOut).toBe(childB?.spiIn);
-      expect([childA?.encrAlg, childA?.encrKeysize, childA?.integAlg]).toEqual(["AES_GCM_16", 128, undefined]);
+      expect([childA?.spiIn, childA?.spiOut]).toEqual([childB?.spiOut, childB?.spiIn]);
+      const { keAfterRekey: _ke, ...child } = row.expectChild;
+      expect(swanChildAlgorithms(childA!)).toEqual(child);
+      expect(swanChildAlgorithms(childB!)).toEqual(child);
       // kernel-libipsec always uses ESP in UDP (testbed.md).
       expect(childA?.encap).toBe(true);
-      expect(childA?.localTs).toEqual([A.siteA]);
-      expect(childA?.remoteTs).toEqual([A.siteB]);
+      expect([childA?.localTs, childA?.remoteTs]).toEqual([[S.siteA.v4], [S.siteB.v4]]);
 
-      const p = await pingAfterWarmup(topo, topo.ns.hostA, A.hostB, 3);
+      const p = await pingAfterWarmup(topo, topo.ns.hostA, S.hostB.v4, 3);
       expect(p.received, p.output).toBe(3);
-      const t = await tcpTransfer(topo, { serverNs: topo.ns.hostB, serverAddress: A.hostB, clientNs: topo.ns.hostA, size: 256 * 1024 });
+      const t = await tcpTransfer(topo, { serverNs: topo.ns.hostB, serverAddress: S.hostB.v4, clientNs: topo.ns.hostA, size: 256 * 1024 });
       expect(t.ok, t.detail).toBe(true);
+      const [after] = await a.listSas();
+      expect(after?.children[0]?.bytesOut ?? 0).toBeGreaterThan(256 * 1024);
+      expect(after?.children[0]?.bytesIn ?? 0).toBeGreaterThan(0);
 
-      // The bytes went through the Child SA: both directions counted on both sides.
-      const [afterA] = await gwA.listSas();
-      const ca = afterA?.children[0];
-      expect(ca?.bytesOut ?? 0).toBeGreaterThan(256 * 1024);
-      expect(ca?.bytesIn ?? 0).toBeGreaterThan(0);
+      if (row.expectChild.keAfterRekey !== undefined) {
+        // CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, KEi, TSi, TSr } -->
+        const oldSpi = childA?.spiIn;
+        const rk = await a.rekey({ child: "net" });
+        expect(rk.ok, rk.output).toBe(true);
+        const rekeyed = await waitFor("the rekeyed Child SA on gw-a", async () => {
+          const c = (await a.installedChildren()).find((x) => x.spiIn !== oldSpi);
+          return c !== undefined && (await a.installedChildren()).length === 1 ? c : undefined;
+        });
+        expect(rekeyed.dhGroup).toBe(row.expectChild.keAfterRekey);
+        const p2 = await pingAfterWarmup(topo, topo.ns.hostA, S.hostB.v4, 3);
+        expect(p2.received, p2.output).toBe(3);
+      }
 
       // INFORMATIONAL { D } --> : both sides forget the IKE SA.
-      const d = await gwA.terminate({ ike: "s2s" });
+      const d = await a.terminate({ ike: "s2s" });
       expect(d.ok, d.output).toBe(true);
-      expect(await gwA.listSas()).toEqual([]);
-      expect(await gwB.listSas()).toEqual([]);
+      expect(await a.listSas()).toEqual([]);
+      expect(await b.listSas()).toEqual([]);
     } catch (e) {
-      console.error(`${gwA.logTail(60)}\n${gwB.logTail(60)}`);
+      console.error(`${a.logTail(60)}\n${b.logTail(60)}`);
+      await a.terminate({ ike: "s2s" }, { force: true, timeoutSeconds: 2 });
+      await b.terminate({ ike: "s2s" }, { force: true, timeoutSeconds: 2 });
       throw e;
+    }
+  }
+
+  for (const row of ALGORITHM_ROWS) {
+    it(`${row.name}: tunnel up, ping and TCP between the hosts, listings agree, delete`, async () => {
+      await runRow(row);
+    });
+  }
+
+  it(`${ESN_ROW.name}: libipsec selects EXT_SEQ but refuses to install it; the IKE SA stays (testbed fact)`, async () => {
+    const a = gwA!;
+    const b = gwB!;
+    await a.load([siteConnection("a", { ike: ESN_ROW.ike, esp: ESN_ROW.esp })]);
+    await b.load([siteConnection("b", { ike: ESN_ROW.ike, esp: ESN_ROW.esp })]);
+    try {
+      const r = await a.initiate("net");
+      expect(r.ok).toBe(false);
+      expect(b.grepLog(/selected proposal: ESP:AES_GCM_16_128\/EXT_SEQ/).length).toBeGreaterThan(0);
+      expect(b.grepLog(LIBIPSEC_NO_ESN).length).toBeGreaterThan(0);
+      const [saA] = await a.listSas();
+      const [saB] = await b.listSas();
+      expect([saA?.state, saB?.state]).toEqual(["ESTABLISHED", "ESTABLISHED"]);
+      expect([saA?.children, saB?.children]).toEqual([[], []]);
+    } finally {
+      await a.terminate({ ike: "s2s" }, { timeoutSeconds: 5 });
     }
   });
 });
