@@ -1,0 +1,178 @@
+/**
+ * One IKE SA's state (RFC 7296 s1, s2): SPIs, role, negotiated suite and keys, the Message ID
+ * windows, its named timers, its Child SAs and the queue of exchanges it still has to initiate.
+ *
+ * The state machine is a discriminated string named after what the SA awaits (design.md rule 4):
+ *
+ *   initiator: awaitingInitResponse -> awaitingAuthResponse -> established
+ *   responder: awaitingAuthRequest (half-open) -----------------> established
+ *   established -> deleting (our DELETE in flight) -> closed
+ *   established -> rekeyed (children moved to the new IKE SA; its DELETE follows) -> closed
+ *
+ * Exchanges we want to start are queued as tasks and started one at a time (window size 1).
+ */
+import type { ConnectionConfig, Millis, UdpEndpoint } from "./api.js";
+import type { ChildSa } from "./child-sa.js";
+import { MessageIds } from "./message-ids.js";
+import { TimerTable } from "./timers.js";
+import type { ChildConfig } from "./api.js";
+import type { IkeSaKeys } from "../crypto/keymat.js";
+import type { SkKeys } from "./protection.js";
+import type { EncrAlgorithm, IntegAlgorithm, KeyExchange, PrfAlgorithm } from "../crypto/types.js";
+import type { Proposal, TrafficSelector } from "../wire/ike/types.js";
+
+export type IkeSaState =
+  | "awaitingInitResponse"
+  | "awaitingAuthResponse"
+  | "awaitingAuthRequest"
+  | "established"
+  | "deleting"
+  | "rekeyed"
+  | "closed";
+
+/** The negotiated IKE SA suite (RFC 7296 s3.3). `integ` is undefined with an AEAD cipher. */
+export interface IkeSuite {
+  encr: EncrAlgorithm;
+  integ: IntegAlgorithm | undefined;
+  prf: PrfAlgorithm;
+  keGroup: number;
+}
+
+/** Exchanges this SA still wants to initiate, started in order when the window is free. */
+export type IkeTask =
+  | { kind: "auth" }
+  | { kind: "createChild"; child: ChildConfig; trigger: TrafficSelector | undefined }
+  | { kind: "rekeyChild"; childId: number }
+  | { kind: "deleteChild"; childId: number; reason: string }
+  | { kind: "rekeyIke" }
+  | { kind: "deleteIke"; reason: string }
+  | { kind: "dpd" };
+
+/** Names of the per-SA deadlines (design.md rule 7). */
+export type IkeTimer = "retransmit" | "halfOpen" | "rekeyIke" | "dpd" | "retryTask" | "deleteLinger";
+
+/** What the exchange in flight needs to process its response. */
+export type ActiveExchange =
+  | { kind: "init"; ke: KeyExchange; nonce: Uint8Array; cookie: Uint8Array | undefined; request: Uint8Array }
+  | { kind: "auth"; child: ChildConfig | undefined; childSpi: number; proposals: Proposal[]; tsi: TrafficSelector[]; tsr: TrafficSelector[]; transport: boolean }
+  | {
+      kind: "createChild";
+      child: ChildConfig;
+      /** Set when this rekeys an existing Child SA. */
+      rekeyOf: number | undefined;
+      childSpi: number;
+      nonce: Uint8Array;
+      ke: KeyExchange | undefined;
+      proposals: Proposal[];
+      tsi: TrafficSelector[];
+      tsr: TrafficSelector[];
+      transport: boolean;
+      trigger: TrafficSelector | undefined;
+    }
+  | { kind: "rekeyIke"; newSpi: bigint; nonce: Uint8Array; ke: KeyExchange; proposals: Proposal[] }
+  | { kind: "deleteChild"; childId: number; reason: string }
+  | { kind: "deleteIke"; reason: string }
+  | { kind: "dpd" };
+
+/** A rekey of this IKE SA that the peer completed with us as responder (for collisions, s2.8.2). */
+export interface PassiveIkeRekey {
+  newSa: IkeSa;
+  nonceI: Uint8Array;
+  nonceR: Uint8Array;
+}
+
+export class IkeSa {
+  readonly id: number;
+  connection: ConnectionConfig;
+  /** True when we sent the IKE_SA_INIT (or the CREATE_CHILD_SA that created this SA by rekeying). */
+  readonly initiator: boolean;
+  spiI: bigint;
+  spiR: bigint;
+  local: UdpEndpoint;
+  remote: UdpEndpoint;
+  state: IkeSaState;
+  suite: IkeSuite | undefined;
+  keys: IkeSaKeys | undefined;
+  nonceI: Uint8Array = new Uint8Array(0);
+  nonceR: Uint8Array = new Uint8Array(0);
+  /** The IKE_SA_INIT messages as sent, for the AUTH signed octets (s2.15). */
+  initRequest: Uint8Array = new Uint8Array(0);
+  initResponse: Uint8Array = new Uint8Array(0);
+  readonly msgIds: MessageIds;
+  readonly timers = new TimerTable<IkeTimer>();
+  readonly children = new Map<number, ChildSa>();
+  tasks: IkeTask[] = [];
+  active: ActiveExchange | undefined;
+  /** NAT detected in front of us / in front of the peer (s2.23). */
+  natLocal = false;
+  natRemote = false;
+  /** Both sides sent IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 s2.3). */
+  fragmentation = false;
+  peerSentFragmentationSupported = false;
+  /** Authenticated identities (text, as configured / as received). */
+  localId: string;
+  remoteId: string | undefined;
+  establishedAt: Millis | undefined;
+  rekeyAt: Millis | undefined;
+  createdAt: Millis;
+  /** Last time an authenticated message from the peer arrived (DPD, s2.4). */
+  lastInbound: Millis;
+  /** A CREATE_CHILD_SA rekeyed this SA as responder and the peer's exchange is done (collision bookkeeping). */
+  passiveRekey: PassiveIkeRekey | undefined;
+  /** Peer sent INITIAL_CONTACT in IKE_AUTH. */
+  peerInitialContact = false;
+  /** Remaining INVALID_KE/COOKIE restarts, so a hostile responder cannot keep us looping. */
+  restarts = 0;
+  /** Inbound SKF fragments of the request or response being reassembled (RFC 7383 s2.6), by direction and Message ID. */
+  reassembly: Map<string, unknown> | undefined; // FRAG-PENDING FragmentReassembler
+  /** SK contexts per direction, built once from the keys. */
+  skKeys: { inbound: SkKeys; outbound: SkKeys } | undefined;
+  /** Initiator: the Child SA negotiated inside IKE_AUTH, the acquire that caused it, and every child asked for. */
+  authChild: ChildConfig | undefined;
+  authTrigger: TrafficSelector | undefined;
+  pendingAuthChildren: string[] = [];
+
+  constructor(opts: {
+    id: number;
+    connection: ConnectionConfig;
+    initiator: boolean;
+    spiI: bigint;
+    spiR: bigint;
+    local: UdpEndpoint;
+    remote: UdpEndpoint;
+    state: IkeSaState;
+    now: Millis;
+    localId: string;
+  }) {
+    this.id = opts.id;
+    this.connection = opts.connection;
+    this.initiator = opts.initiator;
+    this.spiI = opts.spiI;
+    this.spiR = opts.spiR;
+    this.local = opts.local;
+    this.remote = opts.remote;
+    this.state = opts.state;
+    this.createdAt = opts.now;
+    this.lastInbound = opts.now;
+    this.localId = opts.localId;
+    this.msgIds = new MessageIds();
+  }
+
+  /** Our SPI: the one the peer puts in its messages for us. */
+  get localSpi(): bigint {
+    return this.initiator ? this.spiI : this.spiR;
+  }
+
+  get remoteSpi(): bigint {
+    return this.initiator ? this.spiR : this.spiI;
+  }
+
+  get isEstablished(): boolean {
+    return this.state === "established";
+  }
+
+  /** True when NAT was detected on either side or UDP encapsulation is forced (s2.23). */
+  get udpEncapsulation(): boolean {
+    return this.natLocal || this.natRemote || this.connection.encap;
+  }
+}
