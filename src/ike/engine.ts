@@ -534,8 +534,13 @@ export class IkeEngine implements EngineCore {
         case "dpd": {
           const delay = sa.connection.dpdDelaySeconds * 1000;
           if (sa.state !== "established" || delay <= 0) break;
-          if (now - sa.lastInbound >= delay && sa.active === undefined && !sa.tasks.some((t) => t.kind === "dpd")) sa.tasks.push({ kind: "dpd" });
-          sa.timers.set("dpd", Math.max(now, sa.lastInbound) + delay);
+          // Idle for the whole delay: check liveness; otherwise look again `delay` after the last message.
+          if (now - sa.lastInbound >= delay) {
+            if (sa.active === undefined && !sa.tasks.some((t) => t.kind === "dpd")) sa.tasks.push({ kind: "dpd" });
+            sa.timers.set("dpd", now + delay);
+          } else {
+            sa.timers.set("dpd", sa.lastInbound + delay);
+          }
           break;
         }
         case "retryTask":
