@@ -67,7 +67,8 @@ const SECRET_KINDS = "ike<suffix> (pre-shared keys for IKE)";
  * Parses and checks a config document. `yamlText` is the whole file. Never throws for bad input.
  */
 export function parseConfig(yamlText: string): ConfigResult {
-  const doc = parseDocument(yamlText, { prettyErrors: false, uniqueKeys: true });
+  // prettyErrors computes linePos; its message (which may quote a secret line) is not used.
+  const doc = parseDocument(yamlText, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     // The YAML library's own message may quote the offending line, which may hold a secret: give
     // only its position and kind.
@@ -92,7 +93,16 @@ export function parseConfig(yamlText: string): ConfigResult {
     errors.push({ path: formatPath(path), message });
   };
   const daemon = buildDaemon(parsed.data.daemon ?? {});
+  daemon.listen.forEach((a, i) => {
+    try {
+      parseIpAddress(a);
+    } catch {
+      err(["daemon", "listen", i], `"${a}" is not an IP address; write addresses to bind to, e.g. 0.0.0.0 and :: for all`);
+    }
+  });
   const secrets = buildSecrets(parsed.data.secrets ?? {}, err);
+  // A broken secrets entry would make every PSK look missing: report only the entry itself.
+  const secretsOk = errors.length === 0;
   const written: Record<string, WrittenConnection> = {};
   const connections: ConnectionConfig[] = [];
   for (const [name, raw] of Object.entries(parsed.data.connections ?? {})) {
@@ -100,7 +110,7 @@ export function parseConfig(yamlText: string): ConfigResult {
     if (built === undefined) continue;
     connections.push(built.config);
     written[name] = built.written;
-    checkPsk(built.config, secrets, err);
+    if (secretsOk) checkPsk(built.config, secrets, err);
   }
   if (errors.length > 0) return { ok: false, errors };
   const raw = parsed.data.daemon ?? {};

@@ -105,8 +105,12 @@ export const childSchema = section({
   tfc_padding: z.union([count("TFC padding bytes"), z.literal("mtu")], { error: "expected 0 (off), mtu, or a padded length in bytes" }).optional(),
 });
 
+// `.nullable()` (not a union with null) so errors inside an entry keep their own key path.
 const sectionMap = <T extends z.ZodType>(value: T, what: string) =>
-  z.union([z.record(z.string(), value), z.null()], { error: `expected a mapping of ${what} by name` }).transform((v) => v ?? {});
+  z
+    .record(z.string(), value, { error: `expected a mapping of ${what} by name` })
+    .nullable()
+    .transform((v) => v ?? {});
 
 export const connectionSchema = section({
   version: z.union([z.literal(0), z.literal(2)], { error: "only IKEv2 is supported: version 2 (or 0, swanctl's default, which initiates IKEv2)" }).optional(),
@@ -129,9 +133,16 @@ export const connectionSchema = section({
 
 /** The whole document. `secrets` entries are checked by load.ts (their `id<suffix>` keys are open-ended). */
 export const documentSchema = section({
-  daemon: z.union([daemonSchema, z.null()]).transform((v) => v ?? {}).optional(),
+  daemon: daemonSchema
+    .nullable()
+    .transform((v) => v ?? {})
+    .optional(),
   connections: sectionMap(connectionSchema, "connections").optional(),
-  secrets: z.union([z.record(z.string(), z.unknown()), z.null()], { error: "expected a mapping of secrets by name (ike-1: { id: ..., secret: ... })" }).transform((v) => v ?? {}).optional(),
+  secrets: z
+    .record(z.string(), z.unknown(), { error: "expected a mapping of secrets by name (ike-1: { id: ..., secret: ... })" })
+    .nullable()
+    .transform((v) => v ?? {})
+    .optional(),
 });
 
 export type RawDocument = z.output<typeof documentSchema>;
