@@ -12,7 +12,8 @@ import { DecodeError } from "../../src/wire/errors.js";
 import { fromHex, toHex } from "../../src/wire/hex.js";
 import { ExchangeType, NotifyType } from "../../src/wire/ike/constants.js";
 import { getSk } from "../../src/wire/ike/find.js";
-import { isIkev2 } from "../../src/wire/ike/header.js";
+import { isIkev2, isResponse } from "../../src/wire/ike/header.js";
+import { checkPayloadRules } from "../../src/wire/ike/rules.js";
 import { describePayload } from "../../src/wire/ike/describe.js";
 import { decodeMessage, decodePayloadChain, describeMessage, encodeMessage, encodePayloadChain } from "../../src/wire/ike/message.js";
 import { payloadTypeOf } from "../../src/wire/ike/payload.js";
@@ -103,9 +104,11 @@ function ikeDatagrams(file: string): { frame: number; bytes: Uint8Array }[] {
   });
 }
 
+/** Decodes, checks the byte-exact re-encoding and that the clear chain obeys rules.ts. */
 function roundTrip(bytes: Uint8Array): IkeMessage {
   const m = decodeMessage(bytes);
   expect(toHex(encodeMessage(m))).toBe(toHex(bytes));
+  expect(checkPayloadRules(m.header.exchangeType, isResponse(m.header), m.payloads)).toEqual([]);
   return m;
 }
 
@@ -267,6 +270,8 @@ describe("packetgen/ikev2.pcapng and ikev2_cbc_hmac.pcapng (captures-and-keys.js
           : "IDi N(INIT_CONTACT) CERTREQ IDr AUTH SA TSi TSr N(MULT_AUTH) N(EAP_ONLY)";
         expect(inner.map(describePayload).join(" ")).toBe(expected);
         expect(inner).toHaveLength(v.inner_payload_count_per_packetgen - 1);
+        // RFC 7296 s1.2: SK {IDi, [CERT,] [N(INITIAL_CONTACT),] [CERTREQ,] [IDr,] AUTH, SA, TSi, TSr}
+        expect(checkPayloadRules(ExchangeType.IKE_AUTH, false, inner)).toEqual([]);
         const again = encodePayloadChain(inner);
         expect(again.firstType).toBe(v.first_inner_payload);
         expect(toHex(again.bytes)).toBe(v.decrypted_inner_payloads);

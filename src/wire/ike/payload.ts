@@ -15,7 +15,7 @@
  */
 import type { Reader } from "../reader.js";
 import type { Writer } from "../writer.js";
-import { PayloadType } from "./constants.js";
+import { PayloadType, payloadTypeName } from "./constants.js";
 import type { Payload } from "./types.js";
 import { decodeAuth, encodeAuth } from "./payloads/auth.js";
 import { decodeCert, encodeCert } from "./payloads/cert.js";
@@ -74,13 +74,8 @@ export function decodePayloadBody(payloadType: number, nextPayload: number, crit
     case PayloadType.SKF: p = decodeSkf(body, critical, nextPayload); break;
     default: p = { type: "unknown", payloadType, critical, body: body.rest() };
   }
-  body.end(`${payloadTypeLabel(payloadType)}`);
+  body.end(payloadTypeName(payloadType));
   return p;
-}
-
-function payloadTypeLabel(t: number): string {
-  for (const [k, v] of Object.entries(PayloadType)) if (v === t) return k;
-  return `PAYLOAD(${t})`;
 }
 
 /** Appends a payload's body (no generic header) to `w`. @throws RangeError on values that cannot be encoded. */

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DecodeError } from "../../../src/wire/errors.js";
 import { decodeMessage, decodePayloadChain, encodeMessage, encodePayloadChain } from "../../../src/wire/ike/message.js";
+import { checkPayloadRules } from "../../../src/wire/ike/rules.js";
 import type { IkeMessage } from "../../../src/wire/ike/types.js";
 import { chainArb, messageArb, payloadArbs } from "./arbitraries.js";
 
@@ -113,6 +114,20 @@ describe("untrusted input: corruption only ever gives DecodeError (design.md, RF
         onlyDecodeErrors(() => decodePayloadChain(first, b));
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe("rules.ts on arbitrary payload lists", () => {
+  it("checkPayloadRules never throws and flags every critical unknown payload", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.boolean(), chainArb, (exchange, response, ps) => {
+        const problems = checkPayloadRules(exchange, response, ps);
+        const criticalUnknown = ps.filter((p) => p.type === "unknown" && p.critical).length;
+        expect(problems.filter((p) => p.kind === "unsupportedCritical")).toHaveLength(criticalUnknown);
+        for (const p of problems) expect([1, 7]).toContain(p.notifyType);
+      }),
+      { numRuns: 1000 },
     );
   });
 });
