@@ -98,15 +98,14 @@ export class ReplayWindow {
       const oldBlock = (tl & this.mask) >>> 5;
       const newBlock = (seqLow & this.mask) >>> 5;
       // RFC 6479: clear the blocks the window slides over (all of them on a big jump).
-      if (diff >= this.mask + 1) {
+      if (diff >= this.mask + 1 - 32) {
+        // The new top is (almost) a whole ring ahead: nothing in the window survives.
         this.bits.fill(0);
-      } else {
+      } else if (newBlock !== oldBlock) {
         for (let b = (oldBlock + 1) % blocks; ; b = (b + 1) % blocks) {
-          if (b === oldBlock) break;
           this.bits[b] = 0;
           if (b === newBlock) break;
         }
-        if (newBlock === oldBlock && diff >= 32) this.bits.fill(0);
       }
       this.topHi = hi;
       this.topLo = seqLow;
