@@ -3,11 +3,11 @@
  * `IKE_SA_INIT request 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) ]`.
  *
  * Payloads use strongSwan's short names (No for Nonce, E for SK, EF(n/total) for SKF, D, V,
- * CPRQ/CPRP/CPS/CPA); notify types use its abbreviations where it has one and the IANA name
+ * CPRQ(ADDR DNS)/CPRP/CPS/CPA); notify types use its abbreviations where it has one and the IANA name
  * otherwise; values no table knows print as `NOTIFY(40961)`, `PAYLOAD(200)`, `EXCHANGE(99)`.
  * Nothing secret is printed: only types, never payload contents.
  */
-import { CfgType, exchangeTypeName, NotifyType, notifyTypeName, payloadTypeName } from "./constants.js";
+import { CfgAttribute, cfgAttributeName, CfgType, cfgTypeName, exchangeTypeName, NotifyType, notifyTypeName, payloadTypeName } from "./constants.js";
 import { isResponse } from "./header.js";
 import type { IkeMessage, Payload } from "./types.js";
 
@@ -73,6 +73,22 @@ const CP_SHORT: ReadonlyMap<number, string> = new Map([
   [CfgType.CFG_ACK, "CPA"],
 ]);
 
+/** strongSwan's short configuration attribute names, as in `CPRQ(ADDR DNS)`. */
+const CFG_ATTRIBUTE_SHORT: ReadonlyMap<number, string> = new Map([
+  [CfgAttribute.INTERNAL_IP4_ADDRESS, "ADDR"],
+  [CfgAttribute.INTERNAL_IP4_NETMASK, "MASK"],
+  [CfgAttribute.INTERNAL_IP4_DNS, "DNS"],
+  [CfgAttribute.INTERNAL_IP4_NBNS, "NBNS"],
+  [CfgAttribute.INTERNAL_IP4_DHCP, "DHCP"],
+  [CfgAttribute.APPLICATION_VERSION, "VER"],
+  [CfgAttribute.INTERNAL_IP6_ADDRESS, "ADDR6"],
+  [CfgAttribute.INTERNAL_IP6_DNS, "DNS6"],
+  [CfgAttribute.INTERNAL_IP6_DHCP, "DHCP6"],
+  [CfgAttribute.INTERNAL_IP4_SUBNET, "SUBNET"],
+  [CfgAttribute.SUPPORTED_ATTRIBUTES, "SUP"],
+  [CfgAttribute.INTERNAL_IP6_SUBNET, "SUBNET6"],
+]);
+
 /** The short label of one payload, e.g. `No`, `N(NATD_S_IP)`, `EF(1/3)`. */
 export function describePayload(p: Payload): string {
   switch (p.type) {
@@ -90,7 +106,11 @@ export function describePayload(p: Payload): string {
     case 44: return "TSi";
     case 45: return "TSr";
     case 46: return "E";
-    case 47: return CP_SHORT.get(p.cfgType) ?? `CP(CFG(${p.cfgType}))`;
+    case 47: {
+      const kind = CP_SHORT.get(p.cfgType) ?? cfgTypeName(p.cfgType);
+      const attrs = p.attributes.map((a) => CFG_ATTRIBUTE_SHORT.get(a.type) ?? cfgAttributeName(a.type));
+      return attrs.length > 0 ? `${kind}(${attrs.join(" ")})` : kind;
+    }
     case 48: return "EAP";
     case 53: return `EF(${p.fragmentNumber}/${p.totalFragments})`;
     case "unknown": return payloadTypeName(p.payloadType);

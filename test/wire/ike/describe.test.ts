@@ -47,6 +47,9 @@ describe("describeMessage (strongSwan-style one-line summaries)", () => {
     });
     expect(labels.join(" ")).toBe("IDi IDr CERT CERTREQ AUTH D V TSi TSr EAP");
     expect(describePayload({ type: 47, critical: false, cfgType: 1, reserved: new Uint8Array(3), attributes: [] })).toBe("CPRQ");
+    const attrs = [1, 3, 8, 25].map((type) => ({ type, value: new Uint8Array(0) }));
+    expect(describePayload({ type: 47, critical: false, cfgType: 1, reserved: new Uint8Array(3), attributes: attrs })).toBe("CPRQ(ADDR DNS ADDR6 CFG_ATTRIBUTE(25))");
+    expect(describePayload({ type: 47, critical: false, cfgType: 9, reserved: new Uint8Array(3), attributes: [] })).toBe("CFG(9)");
     expect(describePayload(n(NotifyType.SET_WINDOW_SIZE))).toBe("N(SET_WINSIZE)");
     expect(describePayload(n(NotifyType.TICKET_OPAQUE))).toBe("N(TICKET_OPAQUE)");
   });
