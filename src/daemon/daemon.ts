@@ -1,0 +1,831 @@
+import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+import { formatConfigError, type LogLevel, type TsipsecConfig } from "../config/index.js";
+import { ControlError, type ActionResult, type ControlHandler, type IkeSaStatus, type ReloadResult, type Stats } from "../control/protocol.js";
+import { describeConnections } from "../control/describe.js";
+import { startControlServer, type ControlServer } from "../control/server.js";
+import { systemRandom } from "../crypto/random.js";
+import { Secret } from "../crypto/secret.js";
+import { IkeEngine } from "../ike/engine.js";
+import type { ChildSaSpec, ConnectionConfig, EngineConfig, IkeOutput, InboundDatagram, Millis, UdpEndpoint } from "../ike/api.js";
+import { DataPlane, type DataPlaneEvent } from "../ipsec/data-plane.js";
+import { DROP_REASONS, Sad, SecurityAssociation, type DropReason } from "../ipsec/sad.js";
+import { Spd, type Policy } from "../ipsec/spd.js";
+import type { Lifetime } from "../ipsec/lifetime.js";
+import { parseIpAddress, type PacketSelector } from "../wire/ip.js";
+import type { TrafficSelector as IkeTs } from "../wire/ike/types.js";
+import { DeadlineTimer, monotonicClock, type Clock } from "../drivers/clock.js";
+import { loadConfigFile } from "../drivers/config-file.js";
+import { openTun, type TunDevice } from "../drivers/tun-linux.js";
+import { openUdp, type UdpDriver } from "../drivers/udp.js";
+import { createLoggers, setLevels, type Loggers } from "./log.js";
+import { addressInTs, routesFor, selectorAddress, spdSelectors, triggeringTs } from "./policy.js";
+
+/**
+ * The composition root (design.md "daemon/"): wires the IKE engine and the data plane to the TUN
+ * device, the UDP sockets, the one timer and the control socket.
+ *
+ * Packet paths:
+ *   TUN read -> DataPlane.outbound -> toNetwork: UDP/4500 send | acquire: IkeEngine.acquire
+ *     (the packet is dropped: protected traffic never leaves in clear) | drop / bypass: counted.
+ *   UDP/4500 ESP -> DataPlane.inbound -> toTunnel: TUN write.
+ *   UDP IKE (500, or 4500 behind the Non-ESP Marker) -> IkeEngine.handleDatagram.
+ * After every call into the engine its outputs are drained (`service()`): transmit -> UDP;
+ * installChildSa -> SAD + SPD + routes; deleteChildSa -> the reverse; events -> log lines. Then
+ * the one timer is re-armed at the earliest of the engine's and the data plane's deadlines.
+ *
+ * Fail-closed by construction: the SPD holds only PROTECT policies, a packet matching none is
+ * dropped (NO_POLICY), one matching a policy without an SA is dropped after asking IKE for an
+ * SA, and nothing read from the TUN is ever written to the network unencrypted.
+ *
+ * ESP always travels UDP-encapsulated on the NAT-T port (RFC 3948): raw ESP would need a raw
+ * socket. So every connection is run with `encap` forced on, which makes peers (strongSwan
+ * included) float to UDP/4500 and encapsulate too.
+ */
+
+/** What `tsipsec start` passes (src/cli/main.ts StartOptions is assignable to this). */
+export interface RunDaemonOptions {
+  configPath: string;
+  /** Already loaded and checked config (else it is loaded from configPath). */
+  config?: TsipsecConfig;
+  /** Control socket path (default: the config's daemon.control_socket). */
+  controlPath?: string;
+  /** Overrides every subsystem's log level. */
+  logLevel?: LogLevel | undefined;
+}
+
+/** Exit codes: 0 clean shutdown, 1 runtime failure (TUN, sockets), 2 configuration error. */
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_CONFIG = 2;
+
+/** How long shutdown waits for DELETE exchanges to complete before closing the sockets, ms. */
+const SHUTDOWN_GRACE_MS = 1500;
+/** At most one acquire per policy in this interval (a burst of packets asks IKE once), ms. */
+const ACQUIRE_INTERVAL_MS = 1000;
+/** How long `up` waits for the Child SA before answering "still negotiating", ms. */
+const UP_WAIT_MS = 8000;
+/** The data plane's hard time limit trails the engine's, which deletes the SA with the peer first, s. */
+const HARD_LIFETIME_MARGIN_S = 30;
+
+/** Runs the daemon until SIGTERM/SIGINT. Resolves with the process exit code. */
+export async function runDaemon(options: RunDaemonOptions): Promise<number> {
+  let config = options.config;
+  if (config === undefined) {
+    const r = loadConfigFile(options.configPath);
+    if (!r.ok) {
+      process.stderr.write(`tsipsec: config errors in ${options.configPath}:\n${r.errors.map((e) => `  ${formatConfigError(e)}`).join("\n")}\n`);
+      return EXIT_CONFIG;
+    }
+    config = r.config;
+  }
+  const log = createLoggers({ levels: config.daemon.logLevel, override: options.logLevel });
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({
+      config,
+      configPath: options.configPath,
+      controlPath: options.controlPath ?? config.daemon.controlSocket,
+      logLevelOverride: options.logLevel,
+      log,
+      clock: monotonicClock,
+    });
+  } catch (e) {
+    log.daemon.fatal({ err: e instanceof Error ? e.message : String(e) }, "cannot start");
+    process.stderr.write(`tsipsec: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_FAILURE;
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void daemon.shutdown(`signal ${signal}`);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    return await daemon.done;
+  } finally {
+    process.removeListener("SIGTERM", onSignal);
+    process.removeListener("SIGINT", onSignal);
+  }
+}
+
+interface DaemonStartOptions {
+  config: TsipsecConfig;
+  configPath: string;
+  controlPath: string;
+  logLevelOverride: LogLevel | undefined;
+  log: Loggers;
+  clock: Clock;
+}
+
+/** One SPD policy per configured child (connection/child): trap or installed. */
+interface PolicyRecord {
+  readonly id: number;
+  readonly key: string;
+  readonly connection: string;
+  readonly child: string;
+  /** True while the child is configured with start_action: trap. */
+  trap: boolean;
+  /** CIDRs routed into the TUN for this policy. */
+  routes: string[];
+  /** Installed Child SA ids using this policy. */
+  readonly childSas: Set<number>;
+  /** Last acquire sent to the engine, ms. */
+  lastAcquire: number;
+}
+
+/** One installed Child SA: its two SAD entries and what the status listing needs. */
+interface ChildRecord {
+  readonly id: number;
+  readonly ikeSaId: number;
+  readonly connection: string;
+  readonly child: string;
+  readonly policyKey: string;
+  readonly inbound: SecurityAssociation;
+  readonly outbound: SecurityAssociation;
+  readonly local: UdpEndpoint;
+  readonly remote: UdpEndpoint;
+}
+
+interface UpWaiter {
+  connection: string;
+  child: string | undefined;
+  resolve: (r: ActionResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Forces UDP encapsulation on every connection (see the module comment). */
+function withForcedEncap(engine: EngineConfig): EngineConfig {
+  return { ...engine, connections: engine.connections.map((c) => ({ ...c, encap: true })) };
+}
+
+/**
+ * Addresses to bind: the configured `listen` list; when that is only wildcards and every connection
+ * names concrete local addresses, those addresses instead, so each datagram's local address is the
+ * real one (NAT detection hashes it, RFC 7296 s2.23; transport mode rebuilds IP headers with it).
+ */
+function bindAddresses(config: TsipsecConfig): string[] {
+  const listen = config.daemon.listen;
+  const onlyWildcards = listen.every((a) => a === "0.0.0.0" || a === "::");
+  const conns = config.engine.connections;
+  if (!onlyWildcards || conns.length === 0) return listen;
+  if (!conns.every((c) => c.localAddrs.some((a) => isIP(a) !== 0))) return listen;
+  return [...new Set(conns.flatMap((c) => c.localAddrs.filter((a) => isIP(a) !== 0)))];
+}
+
+/** Copies key bytes: the SAD wipes its copy on removal, the engine owns the spec's. */
+function copySecret(s: Secret | undefined): Secret | undefined {
+  return s === undefined ? undefined : new Secret(Uint8Array.from(s.expose()));
+}
+
+class Daemon {
+  readonly done: Promise<number>;
+  #resolveDone!: (code: number) => void;
+  #config: TsipsecConfig;
+  #configPath: string;
+  readonly #logLevelOverride: LogLevel | undefined;
+  readonly #log: Loggers;
+  readonly #clock: Clock;
+  readonly #startedAt: Millis;
+  #engine!: IkeEngine;
+  readonly #spd = new Spd();
+  readonly #sad = new Sad();
+  readonly #dataPlane: DataPlane;
+  #tun: TunDevice | undefined;
+  #udp: UdpDriver | undefined;
+  #control: ControlServer | undefined;
+  #timer!: DeadlineTimer;
+  readonly #policies = new Map<string, PolicyRecord>();
+  readonly #policyById = new Map<number, PolicyRecord>();
+  #nextPolicyId = 1;
+  readonly #children = new Map<number, ChildRecord>();
+  readonly #childOfSa = new Map<SecurityAssociation, ChildRecord>();
+  /** Route reference counts (a CIDR may serve several policies). */
+  readonly #routeRefs = new Map<string, number>();
+  #routeQueue: Promise<void> = Promise.resolve();
+  /** Our local endpoint per peer address, for ESP sends (picks the socket). */
+  readonly #localForPeer = new Map<string, UdpEndpoint>();
+  readonly #upWaiters = new Set<UpWaiter>();
+  #shuttingDown = false;
+  /** Counters of SAs already removed, so totals survive rekeys. */
+  readonly #retired = { drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number> };
+  readonly #counters = { espPacketsIn: 0, espPacketsOut: 0, espBytesIn: 0, espBytesOut: 0, bypassDropped: 0, tunWriteErrors: 0 };
+
+  private constructor(o: DaemonStartOptions) {
+    this.#config = o.config;
+    this.#configPath = o.configPath;
+    this.#logLevelOverride = o.logLevelOverride;
+    this.#log = o.log;
+    this.#clock = o.clock;
+    this.#startedAt = o.clock.now();
+    this.#dataPlane = new DataPlane({ spd: this.#spd, sad: this.#sad });
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  /** Opens the devices, installs trap policies, starts `start_action: start` connections. */
+  static async start(o: DaemonStartOptions): Promise<Daemon> {
+    const d = new Daemon(o);
+    try {
+      await d.#open(o.controlPath);
+    } catch (e) {
+      await d.#closeDevices();
+      throw e;
+    }
+    return d;
+  }
+
+  async #open(controlPath: string): Promise<void> {
+    const cfg = this.#config;
+    const log = this.#log;
+    const now = this.#clock.now();
+    this.#engine = new IkeEngine(withForcedEncap(cfg.engine), systemRandom, now);
+    this.#timer = new DeadlineTimer(this.#clock, (t) => {
+      this.#engine.handleTimeout(t);
+      this.#dataPlane.handleTimeout(t);
+      this.#service();
+    });
+    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort] });
+    log.tun.info({ dev: this.#tun.name, mtu: this.#tun.mtu }, "TUN device up");
+    this.#udp = await openUdp(
+      {
+        onIke: (dg) => this.#onIke(dg),
+        onEsp: (packet, remote) => this.#onEsp(packet, remote),
+        onError: (err, local) => log.net.warn({ local: `${local.address}:${local.port}`, err: err.message }, "UDP socket error"),
+      },
+      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg) },
+    );
+    log.net.info({ bound: this.#udp.bound.map((b) => `${b.address}:${b.port}`) }, "UDP sockets bound");
+    this.#control = await startControlServer(controlPath, this.#controlHandler(), {
+      onError: (m) => log.control.warn(m),
+    });
+    log.control.info({ path: controlPath }, "control socket listening");
+    await this.#syncTrapPolicies();
+    this.#tun.start((p) => this.#onTunPacket(p));
+    const started: string[] = [];
+    for (const c of cfg.engine.connections) {
+      const startChildren = c.children.filter((ch) => ch.startAction === "start");
+      if (startChildren.length === 0) continue;
+      if (startChildren.length === c.children.length) this.#engine.initiate(now, c.name);
+      else for (const ch of startChildren) this.#engine.initiate(now, c.name, ch.name);
+      started.push(c.name);
+    }
+    log.daemon.info({ connections: cfg.engine.connections.map((c) => c.name), initiating: started }, "tsipsec running");
+    this.#service();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Packet paths
+
+  #onTunPacket(packet: Uint8Array): void {
+    const now = this.#clock.now();
+    const r = this.#dataPlane.outbound(now, packet);
+    switch (r.kind) {
+      case "toNetwork": {
+        const to: UdpEndpoint = { address: r.to.address, port: r.to.port ?? this.#config.daemon.nattPort };
+        this.#udp?.sendEsp(to, r.bytes, this.#localForPeer.get(r.to.address));
+        this.#counters.espPacketsOut++;
+        this.#counters.espBytesOut += packet.length;
+        break;
+      }
+      case "acquire":
+        this.#acquire(now, r.policy, r.selector);
+        break;
+      case "bypass":
+        // Only PROTECT policies are installed; a BYPASS result would mean cleartext out of the
+        // tunnel device, which this gateway never does.
+        this.#counters.bypassDropped++;
+        break;
+      case "drop":
+      case "toTunnel":
+      case "ike":
+        break;
+    }
+    this.#drainDataPlaneEvents(now);
+  }
+
+  #onEsp(packet: Uint8Array, remote: UdpEndpoint): void {
+    const now = this.#clock.now();
+    const r = this.#dataPlane.inbound(now, packet, { address: remote.address });
+    if (r.kind === "toTunnel") {
+      this.#counters.espPacketsIn++;
+      this.#counters.espBytesIn += r.bytes.length;
+      if (this.#tun?.write(r.bytes) !== true) this.#counters.tunWriteErrors++;
+    }
+    this.#drainDataPlaneEvents(now);
+  }
+
+  #onIke(dg: InboundDatagram): void {
+    this.#engine.handleDatagram(this.#clock.now(), dg);
+    this.#service();
+  }
+
+  #acquire(now: Millis, policy: Policy, selector: PacketSelector): void {
+    const rec = this.#policyById.get(policy.id);
+    if (rec === undefined || now - rec.lastAcquire < ACQUIRE_INTERVAL_MS) return;
+    rec.lastAcquire = now;
+    this.#log.child.info(
+      { connection: rec.connection, child: rec.child, src: selectorAddress(selector.src, selector.family), dst: selectorAddress(selector.dst, selector.family), protocol: selector.protocol },
+      "acquire: packet matched a policy without an SA, negotiating",
+    );
+    this.#engine.acquire(now, rec.connection, rec.child, triggeringTs(selector));
+    this.#service();
+  }
+
+  #drainDataPlaneEvents(now: Millis): void {
+    let ev: DataPlaneEvent | undefined;
+    let any = false;
+    while ((ev = this.#dataPlane.pollEvent()) !== undefined) {
+      any = true;
+      const rec = this.#childOfSa.get(ev.sa);
+      if (rec === undefined) continue;
+      if (ev.kind === "rekeyNeeded") {
+        this.#log.child.info({ connection: rec.connection, child: rec.child, reason: ev.reason }, "Child SA soft limit reached, rekeying");
+        this.#engine.rekeyChild(now, rec.connection, rec.child);
+      } else {
+        this.#log.child.warn({ connection: rec.connection, child: rec.child }, "Child SA hit its hard limit, deleting");
+        this.#engine.terminateChild(now, rec.connection, rec.child);
+      }
+    }
+    if (any) this.#service();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Engine outputs
+
+  /** Drains the engine's outputs, then re-arms the one timer. */
+  #service(): void {
+    let o: IkeOutput | undefined;
+    while ((o = this.#engine.pollOutput()) !== undefined) this.#handleOutput(o);
+    this.#timer.arm(this.#engine.nextDeadline(), this.#dataPlane.nextDeadline());
+  }
+
+  #handleOutput(o: IkeOutput): void {
+    const log = this.#log;
+    switch (o.kind) {
+      case "transmit":
+        this.#udp?.sendIke(o.from, o.to, o.bytes);
+        return;
+      case "installChildSa":
+        try {
+          this.#installChild(o.sa);
+        } catch (e) {
+          log.child.error({ connection: o.sa.connection, child: o.sa.child, err: e instanceof Error ? e.message : String(e) }, "cannot install Child SA");
+        }
+        return;
+      case "deleteChildSa":
+        this.#removeChild(o.id, o.reason);
+        return;
+      case "ikeSaEstablished":
+        log.ike.info({ connection: o.connection, ikeSaId: o.ikeSaId }, "IKE SA established");
+        return;
+      case "ikeSaClosed": {
+        log.ike.info({ connection: o.connection, ikeSaId: o.ikeSaId, reason: o.reason }, "IKE SA closed");
+        // Child SAs die with their IKE SA (RFC 7296 s1.4.1) even if no delete was emitted for them.
+        for (const rec of [...this.#children.values()]) if (rec.ikeSaId === o.ikeSaId) this.#removeChild(rec.id, "IKE SA closed");
+        for (const w of [...this.#upWaiters]) {
+          if (w.connection === o.connection) this.#settleUp(w, new ControlError("failed", `IKE SA for ${o.connection} closed: ${o.reason}`));
+        }
+        return;
+      }
+      case "event": {
+        const e = o.event;
+        const logger = log[e.subsystem];
+        logger[e.level](e.fields ?? {}, e.message);
+        return;
+      }
+    }
+  }
+
+  #installChild(spec: ChildSaSpec): void {
+    const now = this.#clock.now();
+    const cfg = this.#config.daemon;
+    const key = `${spec.connection}/${spec.child}`;
+    const rec = this.#policyFor(spec.connection, spec.child);
+    const selectors = spdSelectors(spec.localTs, spec.remoteTs);
+    const local = parseIpAddress(spec.local.address);
+    const remote = parseIpAddress(spec.remote.address);
+    // Always UDP: peers were told so by forced encapsulation; ports from the negotiated path, on
+    // the NAT-T port when the IKE SA never floated.
+    const udpEncap = {
+      localPort: spec.local.port === cfg.ikePort ? cfg.nattPort : spec.local.port,
+      remotePort: spec.remote.port === cfg.ikePort ? cfg.nattPort : spec.remote.port,
+    };
+    const l = spec.lifetime;
+    const lifetime: Lifetime = {
+      soft: { ...(l.softBytes > 0 ? { bytes: l.softBytes } : {}), ...(l.softPackets > 0 ? { packets: l.softPackets } : {}) },
+      hard: {
+        ...(l.hardBytes > 0 ? { bytes: l.hardBytes } : {}),
+        ...(l.hardPackets > 0 ? { packets: l.hardPackets } : {}),
+        ...(l.hardSeconds > 0 ? { seconds: l.hardSeconds + HARD_LIFETIME_MARGIN_S } : {}),
+      },
+    };
+    const common = {
+      protocol: "esp" as const,
+      mode: spec.mode,
+      encr: spec.encr,
+      ...(spec.integ !== undefined ? { integ: spec.integ } : {}),
+      esn: spec.esn,
+      local,
+      remote,
+      udpEncap,
+      selectors,
+      lifetime,
+      now,
+    };
+    const encrKeyIn = copySecret(spec.encrKeyIn);
+    const integKeyIn = copySecret(spec.integKeyIn);
+    const encrKeyOut = copySecret(spec.encrKeyOut);
+    const integKeyOut = copySecret(spec.integKeyOut);
+    const inbound = new SecurityAssociation({
+      ...common,
+      spi: spec.spiIn,
+      direction: "inbound",
+      ...(encrKeyIn !== undefined ? { encrKey: encrKeyIn } : {}),
+      ...(integKeyIn !== undefined ? { integKey: integKeyIn } : {}),
+      antiReplay: spec.replayWindow > 0,
+      replayWindow: spec.replayWindow > 0 ? Math.max(32, spec.replayWindow) : 64,
+    });
+    const outbound = new SecurityAssociation({
+      ...common,
+      spi: spec.spiOut,
+      direction: "outbound",
+      ...(encrKeyOut !== undefined ? { encrKey: encrKeyOut } : {}),
+      ...(integKeyOut !== undefined ? { integKey: integKeyOut } : {}),
+      random: systemRandom,
+      policyId: rec.id,
+    });
+    this.#sad.addInbound(inbound);
+    // Make-before-break (RFC 7296 s2.8): the new outbound SA replaces the old one at once; the old
+    // inbound SA keeps receiving until its DELETE.
+    this.#sad.addOutbound(rec.id, outbound);
+    const child: ChildRecord = {
+      id: spec.id,
+      ikeSaId: spec.ikeSaId,
+      connection: spec.connection,
+      child: spec.child,
+      policyKey: key,
+      inbound,
+      outbound,
+      local: { address: spec.local.address, port: udpEncap.localPort },
+      remote: { address: spec.remote.address, port: udpEncap.remotePort },
+    };
+    this.#children.set(spec.id, child);
+    this.#childOfSa.set(inbound, child);
+    this.#childOfSa.set(outbound, child);
+    this.#localForPeer.set(spec.remote.address, child.local);
+    rec.childSas.add(spec.id);
+    this.#setPolicy(rec, selectors, routesFor(spec.remoteTs), spec.localTs);
+    this.#log.child.info(
+      {
+        connection: spec.connection,
+        child: spec.child,
+        id: spec.id,
+        mode: spec.mode,
+        spiIn: spec.spiIn.toString(16).padStart(8, "0"),
+        spiOut: spec.spiOut.toString(16).padStart(8, "0"),
+        encr: spec.encr.name,
+        replaces: spec.replaces ?? null,
+        routes: rec.routes,
+      },
+      "Child SA installed",
+    );
+    if (this.#behindNat(spec.ikeSaId)) this.#udp?.startKeepalive(child.local, child.remote);
+    for (const w of [...this.#upWaiters]) {
+      if (w.connection === spec.connection && (w.child === undefined || w.child === spec.child)) {
+        this.#settleUp(w, { message: `Child SA ${spec.connection}/${spec.child} established (IKE SA #${spec.ikeSaId})`, ikeSaIds: [spec.ikeSaId] });
+      }
+    }
+  }
+
+  #behindNat(ikeSaId: number): boolean {
+    const sa = this.#engine.listSas(this.#clock.now()).find((s) => s.id === ikeSaId);
+    return sa?.local.behindNat === true;
+  }
+
+  #removeChild(id: number, reason: string): void {
+    const rec = this.#children.get(id);
+    if (rec === undefined) return;
+    this.#children.delete(id);
+    for (const sa of [rec.inbound, rec.outbound]) {
+      for (const r of DROP_REASONS) this.#retired.drops[r] += sa.counters.drops[r];
+      this.#sad.remove(sa);
+      this.#childOfSa.delete(sa);
+    }
+    const policy = this.#policies.get(rec.policyKey);
+    if (policy !== undefined) {
+      policy.childSas.delete(id);
+      if (policy.childSas.size === 0) this.#policyIdle(policy);
+    }
+    if (![...this.#children.values()].some((c) => c.remote.address === rec.remote.address)) {
+      this.#udp?.stopKeepalive(rec.remote);
+      this.#localForPeer.delete(rec.remote.address);
+    }
+    this.#log.child.info(
+      { connection: rec.connection, child: rec.child, id, spiIn: rec.inbound.spi.toString(16).padStart(8, "0"), spiOut: rec.outbound.spi.toString(16).padStart(8, "0"), reason },
+      "Child SA deleted",
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Policies and routes
+
+  #policyFor(connection: string, child: string): PolicyRecord {
+    const key = `${connection}/${child}`;
+    let rec = this.#policies.get(key);
+    if (rec === undefined) {
+      rec = { id: this.#nextPolicyId++, key, connection, child, trap: false, routes: [], childSas: new Set(), lastAcquire: -Infinity };
+      this.#policies.set(key, rec);
+      this.#policyById.set(rec.id, rec);
+    }
+    return rec;
+  }
+
+  /** Replaces a policy's selectors and routes (routes are reference counted across policies). */
+  #setPolicy(rec: PolicyRecord, selectors: ReturnType<typeof spdSelectors>, routes: string[], localTs: readonly IkeTs[]): void {
+    this.#spd.remove(rec.id);
+    this.#spd.add({ id: rec.id, action: "PROTECT", selectors, name: rec.key });
+    const old = rec.routes;
+    rec.routes = routes;
+    const src = this.#sourceAddressIn(localTs);
+    for (const r of routes) if (!old.includes(r)) this.#routeRef(r, +1, src);
+    for (const r of old) if (!routes.includes(r)) this.#routeRef(r, -1, undefined);
+  }
+
+  /** Drops a policy (and its routes) from the SPD and our tables. */
+  #dropPolicy(rec: PolicyRecord): void {
+    this.#spd.remove(rec.id);
+    for (const r of rec.routes) this.#routeRef(r, -1, undefined);
+    rec.routes = [];
+    this.#policies.delete(rec.key);
+    this.#policyById.delete(rec.id);
+  }
+
+  /** A policy lost its last Child SA: back to trap (still PROTECT: fail-closed) or gone. */
+  #policyIdle(rec: PolicyRecord): void {
+    const childCfg = this.#childConfig(rec.connection, rec.child);
+    if (rec.trap && childCfg !== undefined) {
+      this.#setPolicy(rec, spdSelectors(childCfg.localTs, childCfg.remoteTs), routesFor(childCfg.remoteTs), childCfg.localTs);
+      rec.lastAcquire = -Infinity;
+    } else {
+      this.#dropPolicy(rec);
+    }
+  }
+
+  #childConfig(connection: string, child: string): ConnectionConfig["children"][number] | undefined {
+    return this.#config.engine.connections.find((c) => c.name === connection)?.children.find((c) => c.name === child);
+  }
+
+  /** Installs trap policies for `start_action: trap` children; retires those no longer configured. */
+  async #syncTrapPolicies(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const c of this.#config.engine.connections) {
+      for (const ch of c.children) {
+        if (ch.startAction !== "trap") continue;
+        const rec = this.#policyFor(c.name, ch.name);
+        wanted.add(rec.key);
+        rec.trap = true;
+        if (rec.childSas.size === 0) this.#setPolicy(rec, spdSelectors(ch.localTs, ch.remoteTs), routesFor(ch.remoteTs), ch.localTs);
+        this.#log.child.info({ connection: c.name, child: ch.name, routes: rec.routes }, "trap policy installed");
+      }
+    }
+    for (const rec of [...this.#policies.values()]) {
+      if (!wanted.has(rec.key)) {
+        rec.trap = false;
+        if (rec.childSas.size === 0) this.#dropPolicy(rec);
+      }
+    }
+    await this.#routeQueue;
+  }
+
+  /** An address of this host inside `localTs`, used as the routes' preferred source. */
+  #sourceAddressIn(localTs: readonly IkeTs[]): string | undefined {
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) {
+        if (a.internal) continue;
+        const address = a.family === "IPv6" ? a.address.split("%")[0] ?? a.address : a.address;
+        if (a.family === "IPv6" && address.startsWith("fe80")) continue;
+        try {
+          if (addressInTs(parseIpAddress(address), localTs)) return address;
+        } catch {
+          // not parseable by our parser (e.g. IPv4-mapped forms): not a candidate
+        }
+      }
+    }
+    return undefined;
+  }
+
+  #routeRef(cidr: string, delta: 1 | -1, src: string | undefined): void {
+    const n = (this.#routeRefs.get(cidr) ?? 0) + delta;
+    const tun = this.#tun;
+    if (n <= 0) this.#routeRefs.delete(cidr);
+    else this.#routeRefs.set(cidr, n);
+    if (tun === undefined) return;
+    const add = delta > 0 && n === 1;
+    const del = delta < 0 && n <= 0;
+    if (!add && !del) return;
+    // Route changes run one at a time, in order (an add and a delete of the same CIDR must not race).
+    this.#routeQueue = this.#routeQueue.then(async () => {
+      if (this.#tun !== tun) return;
+      try {
+        if (add) {
+          try {
+            await tun.addRoute(cidr, src);
+          } catch (e) {
+            if (src === undefined) throw e;
+            await tun.addRoute(cidr);
+          }
+          this.#log.tun.debug({ cidr, dev: tun.name, src: src ?? null }, "route added");
+        } else {
+          await tun.delRoute(cidr);
+          this.#log.tun.debug({ cidr, dev: tun.name }, "route removed");
+        }
+      } catch (e) {
+        this.#log.tun.error({ cidr, err: e instanceof Error ? e.message : String(e) }, add ? "cannot add route" : "cannot remove route");
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Control socket
+
+  #controlHandler(): ControlHandler {
+    const now = (): Millis => this.#clock.now();
+    const needConn = (name: string, child?: string): ConnectionConfig => {
+      const conn = this.#config.engine.connections.find((c) => c.name === name);
+      if (conn === undefined) {
+        const known = this.#config.engine.connections.map((c) => c.name);
+        throw new ControlError("unknown-connection", `no connection named "${name}"${known.length > 0 ? `; configured: ${known.join(", ")}` : " (none configured)"}`);
+      }
+      if (child !== undefined && !conn.children.some((c) => c.name === child)) {
+        throw new ControlError("unknown-child", `connection "${name}" has no child "${child}"; children: ${conn.children.map((c) => c.name).join(", ") || "(none)"}`);
+      }
+      return conn;
+    };
+    return {
+      up: (req) => {
+        needConn(req.conn, req.child);
+        if (this.#shuttingDown) throw new ControlError("failed", "the daemon is shutting down");
+        const existing = [...this.#children.values()].find((c) => c.connection === req.conn && (req.child === undefined || c.child === req.child));
+        if (existing !== undefined) return { message: `${req.conn}${req.child !== undefined ? `/${req.child}` : ""} is already up (IKE SA #${existing.ikeSaId})`, ikeSaIds: [existing.ikeSaId] };
+        const result = new Promise<ActionResult>((resolve, reject) => {
+          const w: UpWaiter = {
+            connection: req.conn,
+            child: req.child,
+            resolve,
+            reject,
+            timer: setTimeout(() => this.#settleUp(w, { message: `initiated ${req.conn}; still negotiating after ${UP_WAIT_MS / 1000}s (see list-sas and the log)` }), UP_WAIT_MS),
+          };
+          this.#upWaiters.add(w);
+        });
+        this.#engine.initiate(now(), req.conn, req.child);
+        this.#service();
+        return result;
+      },
+      down: (req) => {
+        needConn(req.conn);
+        const ids = this.#engine.listSas(now()).filter((s) => s.connection === req.conn).map((s) => s.id);
+        this.#engine.terminate(now(), req.conn);
+        this.#service();
+        return { message: ids.length > 0 ? `deleting ${ids.length} IKE SA(s) of ${req.conn}` : `${req.conn} has no IKE SA`, ikeSaIds: ids };
+      },
+      rekey: (req) => {
+        needConn(req.conn, req.child);
+        const ids = this.#engine.listSas(now()).filter((s) => s.connection === req.conn).map((s) => s.id);
+        if (ids.length === 0) throw new ControlError("failed", `${req.conn} has no IKE SA to rekey`);
+        this.#engine.rekeyChild(now(), req.conn, req.child);
+        if (req.ike === true) this.#engine.rekeyIke(now(), req.conn);
+        this.#service();
+        return { message: `rekeying ${req.child !== undefined ? `${req.conn}/${req.child}` : `the Child SAs of ${req.conn}`}${req.ike === true ? " and its IKE SA" : ""}`, ikeSaIds: ids };
+      },
+      "list-sas": () => this.#listSas(),
+      "list-conns": () => {
+        const sas = this.#engine.listSas(now());
+        return describeConnections(this.#config, (c) => sas.filter((s) => s.connection === c).length);
+      },
+      stats: () => this.#stats(),
+      reload: (req) => this.#reload(req.config),
+    };
+  }
+
+  #settleUp(w: UpWaiter, r: ActionResult | Error): void {
+    if (!this.#upWaiters.delete(w)) return;
+    clearTimeout(w.timer);
+    if (r instanceof Error) w.reject(r);
+    else w.resolve(r);
+  }
+
+  #listSas(): IkeSaStatus[] {
+    const sas = this.#engine.listSas(this.#clock.now()) as IkeSaStatus[];
+    for (const ike of sas) {
+      for (const c of ike.children) {
+        const rec = this.#children.get(c.id);
+        if (rec === undefined) continue;
+        c.bytesIn = rec.inbound.counters.bytes;
+        c.packetsIn = rec.inbound.counters.packets;
+        c.bytesOut = rec.outbound.counters.bytes;
+        c.packetsOut = rec.outbound.counters.packets;
+      }
+    }
+    return sas;
+  }
+
+  #stats(): Stats {
+    const sas = this.#engine.listSas(this.#clock.now());
+    const drops: Record<string, number> = {};
+    const add = (k: string, n: number): void => {
+      if (n > 0) drops[k] = (drops[k] ?? 0) + n;
+    };
+    for (const r of DROP_REASONS) {
+      add(r, this.#dataPlane.drops[r] + this.#retired.drops[r]);
+      for (const sa of this.#sad.all()) add(r, sa.counters.drops[r]);
+    }
+    add("BYPASS_REFUSED", this.#counters.bypassDropped);
+    add("TUN_WRITE", this.#counters.tunWriteErrors);
+    const udp = this.#udp?.counters;
+    add("UDP_MALFORMED", udp?.malformedIn ?? 0);
+    return {
+      uptimeSeconds: Math.floor((this.#clock.now() - this.#startedAt) / 1000),
+      connections: this.#config.engine.connections.length,
+      ikeSas: {
+        total: sas.length,
+        halfOpen: sas.filter((s) => s.state === "CREATED" || s.state === "CONNECTING").length,
+        established: sas.filter((s) => s.state === "ESTABLISHED").length,
+      },
+      childSas: { installed: this.#children.size },
+      ike: { messagesIn: udp?.ikeIn ?? 0, messagesOut: udp?.ikeOut ?? 0, retransmits: 0, invalid: 0 },
+      esp: { packetsIn: this.#counters.espPacketsIn, packetsOut: this.#counters.espPacketsOut, bytesIn: this.#counters.espBytesIn, bytesOut: this.#counters.espBytesOut },
+      drops,
+    };
+  }
+
+  async #reload(path: string | undefined): Promise<ReloadResult> {
+    const file = path ?? this.#configPath;
+    const r = loadConfigFile(file);
+    if (!r.ok) {
+      this.#log.cfg.warn({ file, errors: r.errors.length }, "reload failed; running configuration unchanged");
+      throw new ControlError("config-error", `reload failed: ${r.errors.length} error(s) in ${file}; the running configuration is unchanged`, r.errors.map(formatConfigError));
+    }
+    const old = this.#config;
+    const next = r.config;
+    this.#config = next;
+    this.#configPath = file;
+    this.#engine.updateConfig(withForcedEncap(next.engine));
+    setLevels(this.#log, next.daemon.logLevel, this.#logLevelOverride);
+    await this.#syncTrapPolicies();
+    this.#service();
+    const restartNeeded: string[] = [];
+    const d0 = old.daemon;
+    const d1 = next.daemon;
+    if (d0.tun.name !== d1.tun.name || d0.tun.mtu !== d1.tun.mtu) restartNeeded.push("tun");
+    if (d0.ikePort !== d1.ikePort || d0.nattPort !== d1.nattPort) restartNeeded.push("ports");
+    if (d0.listen.join(",") !== d1.listen.join(",")) restartNeeded.push("listen");
+    const names = next.engine.connections.map((c) => c.name);
+    this.#log.cfg.info({ file, connections: names, restartNeeded }, "configuration reloaded");
+    return {
+      message: `reloaded ${file}: ${names.length} connection(s)${restartNeeded.length > 0 ? `; changes to daemon.${restartNeeded.join(", daemon.")} apply after a restart` : ""}`,
+      connections: names,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Shutdown
+
+  /** Deletes SAs with peers, waits briefly for the DELETEs, removes routes and the TUN, resolves done(0). */
+  async shutdown(reason: string): Promise<void> {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    const log = this.#log;
+    log.daemon.info({ reason }, "shutting down");
+    for (const w of [...this.#upWaiters]) this.#settleUp(w, new ControlError("failed", "the daemon is shutting down"));
+    const now = this.#clock.now();
+    const conns = new Set(this.#engine.listSas(now).map((s) => s.connection));
+    for (const c of conns) this.#engine.terminate(now, c);
+    this.#service();
+    const deadline = this.#clock.now() + SHUTDOWN_GRACE_MS;
+    while (this.#engine.listSas(this.#clock.now()).length > 0 && this.#clock.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await this.#closeDevices();
+    log.daemon.info("stopped");
+    this.#resolveDone(EXIT_OK);
+  }
+
+  async #closeDevices(): Promise<void> {
+    this.#timer?.close();
+    for (const rec of [...this.#children.values()]) {
+      this.#sad.remove(rec.inbound);
+      this.#sad.remove(rec.outbound);
+    }
+    this.#children.clear();
+    await this.#routeQueue;
+    const tun = this.#tun;
+    this.#tun = undefined;
+    await tun?.close();
+    await this.#udp?.close();
+    this.#udp = undefined;
+    await this.#control?.close();
+    this.#control = undefined;
+  }
+}
+
+export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK };
