@@ -53,6 +53,9 @@ import type { IkeHeader, IkeMessage, Payload, TrafficSelector } from "../wire/ik
 const MAX_DATAGRAM = 65535;
 /** Fraction of a rekey time drawn as jitter and subtracted (strongSwan's rand_time default is 10%). */
 const JITTER = 0.1;
+/** How long a closed IKE SA still answers retransmissions of its last request. */
+const TOMBSTONE_MS = 300_000;
+const MAX_TOMBSTONES = 4096;
 
 export class IkeEngine implements EngineCore {
   config: EngineConfig;
@@ -63,6 +66,11 @@ export class IkeEngine implements EngineCore {
   /** Responder half-open SAs by initiator address and SPI (IKE_SA_INIT retransmissions). */
   readonly #byInit = new Map<string, IkeSa>();
   readonly #childSpis = new Set<number>();
+  /**
+   * Closed IKE SAs' last responses, so a retransmitted request (typically the DELETE whose answer
+   * was lost) still gets its answer after the SA is gone (s2.1), for TOMBSTONE_MS.
+   */
+  readonly #tombstones = new Map<bigint, { messageId: number; packets: Uint8Array[]; until: Millis }>();
   readonly #cookies: CookieJar;
   #nextChildId = 1;
   #nextIkeSaId = 1;
@@ -349,6 +357,11 @@ export class IkeEngine implements EngineCore {
     if (this.#sas.get(sa.localSpi) === sa) this.#sas.delete(sa.localSpi);
     if (this.#byInit.get(initKey(sa.remote, sa.spiI)) === sa) this.#byInit.delete(initKey(sa.remote, sa.spiI));
     for (const [k, v] of this.#byInit) if (v === sa) this.#byInit.delete(k);
+    const last = sa.msgIds.lastResponse;
+    if (last && sa.keys) {
+      if (this.#tombstones.size >= MAX_TOMBSTONES) this.#tombstones.delete(this.#tombstones.keys().next().value as bigint);
+      this.#tombstones.set(sa.localSpi, { messageId: last.messageId, packets: last.packets, until: now + TOMBSTONE_MS });
+    }
     if (sa.keys) wipeIkeSaKeys(sa.keys);
     sa.keys = undefined;
     this.emit({ kind: "ikeSaClosed", ikeSaId: sa.id, connection: sa.connection.name, reason });
@@ -493,6 +506,7 @@ export class IkeEngine implements EngineCore {
   // ---- timers
 
   #timeout(now: Millis): void {
+    for (const [spi, t] of this.#tombstones) if (t.until <= now) this.#tombstones.delete(spi);
     for (const sa of [...this.#sas.values()]) {
       if (sa.state === "closed") continue;
       try {
@@ -543,8 +557,13 @@ export class IkeEngine implements EngineCore {
           }
           break;
         }
-        case "retryTask":
         case "deleteLinger":
+          // The redundant SA of an IKE rekey collision that its creator never deleted (s2.8.2).
+          if (sa.state === "established" && sa.children.size === 0 && sa.active === undefined && !sa.tasks.some((t) => t.kind === "deleteIke")) {
+            sa.tasks.push({ kind: "deleteIke", reason: "redundant after IKE SA rekey collision" });
+          }
+          break;
+        case "retryTask":
           break;
       }
     }
@@ -576,7 +595,14 @@ export class IkeEngine implements EngineCore {
     if (h.exchangeType === ExchangeType.IKE_SA_INIT && !response && h.spiR === 0n) return this.#initRequest(now, d, h);
     const ourSpi = isFromInitiator(h) ? h.spiR : h.spiI;
     const sa = this.#sas.get(ourSpi);
-    if (!sa) return this.#drop(`no IKE SA with SPI ${hex16(ourSpi)}`, d);
+    if (!sa) {
+      const t = this.#tombstones.get(ourSpi);
+      if (t && !response && t.messageId === h.messageId && now < t.until) {
+        for (const b of t.packets) this.#transmit(d.local, d.remote, b);
+        return;
+      }
+      return this.#drop(`no IKE SA with SPI ${hex16(ourSpi)}`, d);
+    }
     // The I flag must name the peer's role and the other SPI must be the peer's (s3.1).
     if (isFromInitiator(h) === sa.initiator) return this.#drop("I flag does not match the IKE SA role", d);
     if (!(sa.state === "awaitingInitResponse" && h.exchangeType === ExchangeType.IKE_SA_INIT) && h.spiI !== sa.spiI) return this.#drop("SPIi mismatch", d);
@@ -638,8 +664,8 @@ export class IkeEngine implements EngineCore {
       const r = handleInitResponse(this, now, sa, msg, d.bytes);
       if (r === "auth") {
         // SPIr is now known: re-index is unnecessary (we are found by SPIi) but timers restart.
+        // The initiator's setup is bounded by the retransmission schedule, not the half-open timer.
         sa.timers.clear("retransmit");
-        sa.timers.set("halfOpen", now + this.config.halfOpenTimeoutSeconds * 1000);
         const child = sa.authChild;
         startAuth(this, now, sa, child);
       }

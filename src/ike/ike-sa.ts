@@ -119,6 +119,8 @@ export class IkeSa {
   lastInbound: Millis;
   /** A CREATE_CHILD_SA rekeyed this SA as responder and the peer's exchange is done (collision bookkeeping). */
   passiveRekey: PassiveIkeRekey | undefined;
+  /** Child SA rekeys we answered while rekeying the same SA ourselves, by old Child SA id (s2.8.1). */
+  readonly childCollisions = new Map<number, { newId: number; nonceI: Uint8Array; nonceR: Uint8Array }>();
   /** Peer sent INITIAL_CONTACT in IKE_AUTH. */
   peerInitialContact = false;
   /** Remaining INVALID_KE/COOKIE restarts, so a hostile responder cannot keep us looping. */

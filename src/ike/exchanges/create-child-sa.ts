@@ -38,6 +38,9 @@ import { ExchangeType, NotifyType, ProtocolId, TransformType, notifyTypeName } f
 import { errorNotifies, findNotify, getKe, getNonce, getSa } from "../../wire/ike/find.js";
 import type { Payload, Proposal, TrafficSelector } from "../../wire/ike/types.js";
 
+/** Grace period before the winner of an IKE SA rekey collision removes the loser's redundant SA itself. */
+export const LINGER_MS = 60_000;
+
 /** Lexicographic nonce comparison (s2.8.1 "lowest nonce"). */
 export function compareNonces(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -161,17 +164,22 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
   } finally {
     g?.wipe();
   }
-  if (!old || active.rekeyOf === undefined) return;
-  // s2.8.1: did the peer rekey the same SA at the same time?
-  const passive = old.passiveRekey;
+  if (active.rekeyOf === undefined) return;
+  // s2.8.1: did the peer rekey the same SA at the same time? (The peer may even have deleted the
+  // old SA already, as the winner does; the collision record outlives it.)
+  const passive = old?.passiveRekey ?? sa.childCollisions.get(active.rekeyOf);
+  sa.childCollisions.delete(active.rekeyOf);
   if (passive && weLoseCollision({ ni: active.nonce, nr: nonceP.nonce }, { ni: passive.nonceI, nr: passive.nonceR })) {
-    core.log("info", "child", `rekey collision on Child SA ${old.config.name}: our SA has the lowest nonce, deleting it (RFC 7296 s2.8.1)`, { connection: conn });
-    old.state = "rekeyed";
-    old.replacedBy = passive.newId;
+    core.log("info", "child", `rekey collision on Child SA ${active.child.name}: our SA has the lowest nonce, deleting it (RFC 7296 s2.8.1)`, { connection: conn });
+    if (old) {
+      old.state = "rekeyed";
+      old.replacedBy = passive.newId;
+    }
     created.state = "rekeyed";
     sa.tasks.unshift({ kind: "deleteChild", childId: created.id, reason: "redundant after rekey collision" });
     return;
   }
+  if (!old) return;
   old.state = "rekeyed";
   old.replacedBy = created.id;
   sa.tasks.unshift({ kind: "deleteChild", childId: old.id, reason: "rekeyed" });
@@ -290,6 +298,11 @@ export function handleRekeyIkeResponse(core: EngineCore, now: Millis, sa: IkeSa,
     core.schedule(now, created);
     return;
   }
+  if (passive) {
+    // We won: the peer should delete the SA it created; if its answer never reached it (the old SA
+    // went first), we remove that redundant SA ourselves after a grace period.
+    passive.newSa.timers.set("deleteLinger", now + LINGER_MS);
+  }
   core.log("info", "ike", `IKE SA rekeyed: ${sa.id} -> ${created.id}`, { connection: conn });
   moveChildren(core, now, sa, created);
   core.established(now, created);
@@ -395,7 +408,8 @@ export function handleCreateChildRequest(core: EngineCore, now: Millis, sa: IkeS
   if (old) {
     // The peer deletes the old SA; if we are rekeying it too, our own answer decides (s2.8.1).
     old.passiveRekey = { newId: created.id, nonceI: nonceP.nonce, nonceR };
-    if (old.state !== "rekeying") {
+    if (old.state === "rekeying") sa.childCollisions.set(old.id, old.passiveRekey);
+    else {
       old.state = "rekeyed";
       old.replacedBy = created.id;
     }
