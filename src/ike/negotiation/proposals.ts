@@ -16,7 +16,8 @@
  *   keLengthRequired(encrId: number): boolean        // AES-CBC/CTR/GCM/CCM, Camellia: KEY_LENGTH mandatory
  *   interface NoProposalChosen extends IkeError { mismatchType: number | undefined }
  *   parseProposalString(s, "ike" | "esp" | "ah"): Proposal[]  (re-exported from proposal-strings.ts; throws ProposalStringError)
- *   suiteOf(chosen: Proposal): CipherSuite  (see suite.ts)
+ *   suiteOf(chosen: Proposal): CipherSuite   // { encr, integ?, prf?, ke?, esn }; throws CryptoError if a transform is unsupported
+ *   trySuiteOf(chosen: Proposal): IkeResult<CipherSuite>   // same, as a value (NO_PROPOSAL_CHOSEN, fault "config")
  *
  * Theory of operation. The responder walks its own configured proposals in order and, inside
  * each, the peer's offered proposals in order (the responder's preference wins, like strongSwan's
@@ -44,6 +45,11 @@ import {
   transformTypeName,
 } from "../../wire/ike/constants.js";
 import type { Proposal, Transform } from "../../wire/ike/types.js";
+import { getEncr } from "../../crypto/encr.js";
+import { getInteg } from "../../crypto/integ.js";
+import { getKeGroup } from "../../crypto/ke.js";
+import { getPrf } from "../../crypto/prf.js";
+import type { EncrAlgorithm, IntegAlgorithm, KeGroup, PrfAlgorithm } from "../../crypto/types.js";
 import { ikeError, type IkeError, type IkeResult } from "../errors.js";
 
 /** NO_PROPOSAL_CHOSEN with the Transform Type that had no overlap in the closest pair. */
@@ -558,6 +564,53 @@ export function checkChosenProposal(sent: Proposal[], chosen: Proposal): IkeResu
   const spiLen = chosen.protocol === ProtocolId.IKE ? [0, 8] : [4];
   if (!spiLen.includes(chosen.spi.length)) return bad(`SPI of ${chosen.spi.length} bytes`);
   return { ok: true, value: chosen };
+}
+
+/** The negotiated algorithms of a chosen proposal, as crypto objects. */
+export interface CipherSuite {
+  encr: EncrAlgorithm;
+  /** Absent for AEAD ciphers (or INTEG NONE). */
+  integ?: IntegAlgorithm;
+  /** IKE only. */
+  prf?: PrfAlgorithm;
+  /** Absent when no KE was negotiated (CHILD_SA without PFS, or KE NONE). */
+  ke?: KeGroup;
+  /** Extended Sequence Numbers chosen (ESN transform id 1). */
+  esn: boolean;
+}
+
+/**
+ * The crypto objects for a chosen proposal (one transform per type). AH proposals have no ENCR;
+ * their `encr` is ENCR_NULL so callers need no special case. Throws CryptoError when a transform
+ * is not implemented by src/crypto (only possible if the configuration lists such an algorithm).
+ */
+export function suiteOf(chosen: Proposal): CipherSuite {
+  const encrT = chosenTransform(chosen, TransformType.ENCR);
+  const integT = chosenTransform(chosen, TransformType.INTEG);
+  const prfT = chosenTransform(chosen, TransformType.PRF);
+  const keT = chosenTransform(chosen, TransformType.KE);
+  const esnT = chosenTransform(chosen, TransformType.ESN);
+  const suite: CipherSuite = {
+    encr: encrT ? getEncr(encrT.id, keyLengthOf(encrT)) : getEncr(EncrId.ENCR_NULL),
+    esn: esnT?.id === EsnId.ESN,
+  };
+  if (integT && integT.id !== IntegId.NONE) suite.integ = getInteg(integT.id);
+  if (prfT) suite.prf = getPrf(prfT.id);
+  if (keT && keT.id !== KeId.NONE) suite.ke = getKeGroup(keT.id);
+  return suite;
+}
+
+/** suiteOf as a value: an unsupported algorithm becomes NO_PROPOSAL_CHOSEN with fault "config". */
+export function trySuiteOf(chosen: Proposal): IkeResult<CipherSuite> {
+  try {
+    return { ok: true, value: suiteOf(chosen) };
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return {
+      ok: false,
+      error: ikeError(NotifyType.NO_PROPOSAL_CHOSEN, `${formatProposal(chosen)} was agreed but is not implemented here (${why}); remove it from the configured proposals`, "config"),
+    };
+  }
 }
 
 // parseProposalString lives in its own module (the keyword table is large); re-exported here so

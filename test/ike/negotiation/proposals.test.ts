@@ -6,6 +6,8 @@ import {
   parseProposalString,
   ProposalStringError,
   selectProposal,
+  suiteOf,
+  trySuiteOf,
   type NoProposalChosen,
 } from "../../../src/ike/negotiation/proposals.js";
 import { EncrId, IntegId, KeId, NotifyType, PrfId, ProtocolId, TransformType } from "../../../src/wire/ike/constants.js";
@@ -238,5 +240,30 @@ describe("RFC 7296 s3.3.6: the initiator checks the responder's choice", () => {
       expect(r.error.fault).toBe("peer");
       expect(r.error.message).toContain("we did not offer");
     }
+  });
+});
+
+describe("suiteOf: the crypto objects of a chosen proposal", () => {
+  it.each([
+    ["aes256gcm16-prfsha384-ecp384", "ike", { encr: "ENCR_AES_GCM_16", keyLength: 32, integ: undefined, prf: "PRF_HMAC_SHA2_384", ke: 20, esn: false }],
+    ["aes128-sha256-modp2048", "ike", { encr: "ENCR_AES_CBC", keyLength: 16, integ: "AUTH_HMAC_SHA2_256_128", prf: "PRF_HMAC_SHA2_256", ke: 14, esn: false }],
+    ["chacha20poly1305-prfsha256-x25519", "ike", { encr: "ENCR_CHACHA20_POLY1305", keyLength: 32, integ: undefined, prf: "PRF_HMAC_SHA2_256", ke: 31, esn: false }],
+    ["aes128gcm16-esn", "esp", { encr: "ENCR_AES_GCM_16", keyLength: 16, integ: undefined, prf: undefined, ke: undefined, esn: true }],
+    ["aes256-sha1-modp1024", "esp", { encr: "ENCR_AES_CBC", keyLength: 32, integ: "AUTH_HMAC_SHA1_96", prf: undefined, ke: 2, esn: false }],
+  ] as const)("%s (%s)", (s, proto, want) => {
+    const [p] = parseProposalString(s, proto);
+    const suite = suiteOf(p as Proposal);
+    expect(suite.encr.name.startsWith(want.encr)).toBe(true);
+    expect(suite.encr.keyLength).toBe(want.keyLength);
+    expect(suite.integ?.name).toBe(want.integ);
+    expect(suite.prf?.name).toBe(want.prf);
+    expect(suite.ke?.id).toBe(want.ke);
+    expect(suite.esn).toBe(want.esn);
+  });
+  it("an unimplemented algorithm becomes NO_PROPOSAL_CHOSEN (config) from trySuiteOf", () => {
+    const [p] = parseProposalString("camellia128-sha256-modp2048", "ike");
+    const r = trySuiteOf(p as Proposal);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toContain("IKE:CAMELLIA_CBC_128");
   });
 });
