@@ -234,6 +234,9 @@ class CtrContext implements EncrContext {
   }
 }
 
+/** 16-byte tag options shared by GMAC and ChaCha20-Poly1305 (one object, not one per packet). */
+const TAG16_OPTIONS = Object.freeze({ authTagLength: 16 });
+
 /** The 12-byte AEAD nonce salt || IV held by a context (RFC 4106 s4, RFC 4543 s3.2, RFC 7634 s2). */
 class Nonce {
   readonly bytes: Uint8Array;
@@ -250,6 +253,7 @@ class Nonce {
 /** RFC 4106: AES-GCM with an 8/12/16-byte ICV. */
 class GcmContext implements EncrContext {
   private readonly nonce: Nonce;
+  private readonly options: { readonly authTagLength: number };
   constructor(
     private readonly cipher: CipherGCMTypes,
     private readonly key: KeyObject,
@@ -257,11 +261,12 @@ class GcmContext implements EncrContext {
     private readonly spec: Spec,
   ) {
     this.nonce = new Nonce(salt, spec.ivLength);
+    this.options = { authTagLength: spec.icvLength };
   }
 
   encrypt(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
     checkIv(this.spec, iv);
-    const c = createCipheriv(this.cipher, this.key, this.nonce.with(iv), { authTagLength: this.spec.icvLength });
+    const c = createCipheriv(this.cipher, this.key, this.nonce.with(iv), this.options);
     c.setAAD(aad);
     const ct = c.update(plaintext);
     c.final();
@@ -272,7 +277,7 @@ class GcmContext implements EncrContext {
     const icv = this.spec.icvLength;
     if (iv.length !== this.spec.ivLength || ciphertext.length < icv) return null;
     const split = ciphertext.length - icv;
-    const d = createDecipheriv(this.cipher, this.key, this.nonce.with(iv), { authTagLength: icv });
+    const d = createDecipheriv(this.cipher, this.key, this.nonce.with(iv), this.options);
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad);
     const pt = d.update(ciphertext.subarray(0, split));
@@ -301,7 +306,7 @@ class GmacContext implements EncrContext {
   }
 
   private tag(iv: Uint8Array, payload: Uint8Array, aad: Uint8Array): Uint8Array {
-    const c = createCipheriv(this.cipher, this.key, this.nonce.with(iv), { authTagLength: 16 });
+    const c = createCipheriv(this.cipher, this.key, this.nonce.with(iv), TAG16_OPTIONS);
     c.setAAD(aad);
     c.setAAD(iv);
     c.setAAD(payload);
@@ -318,7 +323,7 @@ class GmacContext implements EncrContext {
     if (iv.length !== this.spec.ivLength || ciphertext.length < 16) return null;
     const split = ciphertext.length - 16;
     const payload = ciphertext.subarray(0, split);
-    const d = createDecipheriv(this.cipher, this.key, this.nonce.with(iv), { authTagLength: 16 });
+    const d = createDecipheriv(this.cipher, this.key, this.nonce.with(iv), TAG16_OPTIONS);
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad);
     d.setAAD(iv);
@@ -335,6 +340,7 @@ class GmacContext implements EncrContext {
 /** RFC 4309: AES-CCM with L = 4 (11-byte nonce = 3-byte salt || IV) and an 8/12/16-byte ICV. */
 class CcmContext implements EncrContext {
   private readonly nonce: Nonce;
+  private readonly options: { readonly authTagLength: number };
   constructor(
     private readonly cipher: CipherCCMTypes,
     private readonly key: KeyObject,
@@ -342,11 +348,12 @@ class CcmContext implements EncrContext {
     private readonly spec: Spec,
   ) {
     this.nonce = new Nonce(salt, spec.ivLength);
+    this.options = { authTagLength: spec.icvLength };
   }
 
   encrypt(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
     checkIv(this.spec, iv);
-    const c = createCipheriv(this.cipher, this.key, this.nonce.with(iv), { authTagLength: this.spec.icvLength });
+    const c = createCipheriv(this.cipher, this.key, this.nonce.with(iv), this.options);
     c.setAAD(aad, { plaintextLength: plaintext.length });
     const ct = c.update(plaintext);
     c.final();
@@ -357,7 +364,7 @@ class CcmContext implements EncrContext {
     const icv = this.spec.icvLength;
     if (iv.length !== this.spec.ivLength || ciphertext.length < icv) return null;
     const split = ciphertext.length - icv;
-    const d = createDecipheriv(this.cipher, this.key, this.nonce.with(iv), { authTagLength: icv });
+    const d = createDecipheriv(this.cipher, this.key, this.nonce.with(iv), this.options);
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad, { plaintextLength: split });
     // OpenSSL checks the CCM tag inside update(); Node reports the failure from final().
@@ -384,7 +391,7 @@ class ChaChaContext implements EncrContext {
 
   encrypt(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
     checkIv(this.spec, iv);
-    const c = createCipheriv("chacha20-poly1305", this.key, this.nonce.with(iv), { authTagLength: 16 });
+    const c = createCipheriv("chacha20-poly1305", this.key, this.nonce.with(iv), TAG16_OPTIONS);
     c.setAAD(aad, { plaintextLength: plaintext.length });
     const ct = c.update(plaintext);
     c.final();
@@ -394,7 +401,7 @@ class ChaChaContext implements EncrContext {
   decrypt(iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null {
     if (iv.length !== this.spec.ivLength || ciphertext.length < 16) return null;
     const split = ciphertext.length - 16;
-    const d = createDecipheriv("chacha20-poly1305", this.key, this.nonce.with(iv), { authTagLength: 16 });
+    const d = createDecipheriv("chacha20-poly1305", this.key, this.nonce.with(iv), TAG16_OPTIONS);
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad, { plaintextLength: split });
     const pt = d.update(ciphertext.subarray(0, split));
