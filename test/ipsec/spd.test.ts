@@ -5,7 +5,7 @@ import { Spd, type Policy, type PolicyAction } from "../../src/ipsec/spd.js";
 import { newPacketSelector, parseIpAddress, peekIp, PORT_OPAQUE, type PacketSelector } from "../../src/wire/ip.js";
 import { ipPacket, udpPacket } from "./support.js";
 
-function sel(p: Partial<PacketSelector> & { src: string; dst: string }): PacketSelector {
+function sel(p: Partial<Omit<PacketSelector, "src" | "dst">> & { src: string; dst: string }): PacketSelector {
   const s = newPacketSelector();
   const a = parseIpAddress(p.src);
   const b = parseIpAddress(p.dst);
