@@ -18,15 +18,15 @@
  *     | { kind: "incomplete"; messageId; received; total }
  *     | { kind: "complete"; messageId; header; firstType; inner; payloads }
  *     | { kind: "dropped"; messageId; reason: "integrity" | "duplicate" | "stale" | "completed"
- *                        | "limit" | "inconsistent" | "malformed"; detail }
+ *                        | "limit" | "inconsistent" | "malformed"; detail; fragmentNumber? (set for "completed") }
  *     | { kind: "invalid"; messageId; detail }        // reassembled but the chain does not parse: INVALID_SYNTAX
  *
  * Theory of operation (RFC 7383 s2.6). One reassembler per IKE SA and direction (requests from
  * the peer, responses from the peer). Each fragment's ICV is verified before anything is stored,
  * so an attacker without the keys cannot fill the buffer. Only one message is reassembled at a
  * time: a fragment of a newer message ID discards the partial older one; fragments of older IDs
- * are stale, and fragments of the message just completed report "completed" (the engine uses
- * that to retransmit its cached response, s2.6.1). Duplicates are ignored. If Total Fragments
+ * are stale, and authenticated fragments of the message just completed report "completed" with
+ * their Fragment Number (s2.6.1: the engine resends its cached response only for fragment 1). Duplicates are ignored. If Total Fragments
  * grows, the sender re-fragmented for a smaller PMTU and reassembly restarts; a smaller Total is
  * discarded (s2.6). Memory is bounded by a maximum fragment count and a maximum buffered
  * byte total; exceeding either drops the whole message.
@@ -97,7 +97,7 @@ export type DropReason = "integrity" | "duplicate" | "stale" | "completed" | "li
 export type ReassemblyResult =
   | { kind: "incomplete"; messageId: number; received: number; total: number }
   | { kind: "complete"; messageId: number; header: IkeHeader; firstType: number; inner: Uint8Array; payloads: Payload[] }
-  | { kind: "dropped"; messageId: number; reason: DropReason; detail: string }
+  | { kind: "dropped"; messageId: number; reason: DropReason; detail: string; fragmentNumber?: number }
   | { kind: "invalid"; messageId: number; detail: string };
 
 interface PartialMessage {
@@ -137,15 +137,19 @@ export class FragmentReassembler {
   handle(bytes: Uint8Array, msg: IkeMessage, keys: SkKeys): ReassemblyResult {
     const messageId = msg.header.messageId;
     const drop = (reason: DropReason, detail: string): ReassemblyResult => ({ kind: "dropped", messageId, reason, detail });
-    if (this.#lastCompleted !== undefined && messageId <= this.#lastCompleted) {
-      return drop(messageId === this.#lastCompleted ? "completed" : "stale", `message ${messageId} was already reassembled or superseded`);
-    }
-    const cur = this.#current;
-    if (cur && messageId < cur.messageId) return drop("stale", `fragment of message ${messageId} while reassembling ${cur.messageId}`);
-    // s2.6: authenticate before storing anything.
+    // s2.6: authenticate before looking at (or storing) anything.
     const r = decryptSkf(bytes, msg, keys);
     if (!r.ok) return drop(r.reason === "integrity" ? "integrity" : "malformed", r.detail);
     const { fragmentNumber: n, totalFragments: total } = r;
+    if (this.#lastCompleted !== undefined && messageId <= this.#lastCompleted) {
+      if (messageId === this.#lastCompleted) {
+        // s2.6.1: only fragment 1 of a retransmitted request may trigger resending the response.
+        return { kind: "dropped", messageId, reason: "completed", detail: `message ${messageId} was already reassembled`, fragmentNumber: n };
+      }
+      return drop("stale", `message ${messageId} is older than the last reassembled one`);
+    }
+    const cur = this.#current;
+    if (cur && messageId < cur.messageId) return drop("stale", `fragment of message ${messageId} while reassembling ${cur.messageId}`);
     if (total < 1 || n < 1 || n > total) return drop("malformed", `fragment ${n} of ${total}`);
     if (total > this.limits.maxFragments) {
       this.#current = undefined;

@@ -106,6 +106,7 @@ describe("RFC 7383 s2.6: reassembly", () => {
             } else {
               // After completion, late copies are reported so the engine can resend its response.
               expect(res.kind === "dropped" && res.reason).toBe("completed");
+              if (res.kind === "dropped") expect(res.fragmentNumber).toBe(i + 1);
             }
           }
           expect(completions).toBe(1);
