@@ -280,13 +280,13 @@ class GcmContext implements EncrContext {
     const d = createDecipheriv(this.cipher, this.key, this.nonce.with(iv), this.options);
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad);
-    const pt = d.update(ciphertext.subarray(0, split));
     try {
+      const pt = d.update(ciphertext.subarray(0, split));
       d.final();
+      return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
     } catch {
       return null;
     }
-    return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
   }
 }
 
@@ -368,13 +368,13 @@ class CcmContext implements EncrContext {
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad, { plaintextLength: split });
     // OpenSSL checks the CCM tag inside update(); Node reports the failure from final().
-    const pt = d.update(ciphertext.subarray(0, split));
     try {
+      const pt = d.update(ciphertext.subarray(0, split));
       d.final();
+      return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
     } catch {
       return null;
     }
-    return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
   }
 }
 
@@ -404,12 +404,12 @@ class ChaChaContext implements EncrContext {
     const d = createDecipheriv("chacha20-poly1305", this.key, this.nonce.with(iv), TAG16_OPTIONS);
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad, { plaintextLength: split });
-    const pt = d.update(ciphertext.subarray(0, split));
     try {
+      const pt = d.update(ciphertext.subarray(0, split));
       d.final();
+      return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
     } catch {
       return null;
     }
-    return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
   }
 }

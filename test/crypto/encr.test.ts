@@ -147,3 +147,18 @@ describe("property: any flipped bit in an AEAD ciphertext, ICV or AAD makes decr
     });
   }
 });
+
+describe("property: decrypt never throws on peer data (any IV, ciphertext and AAD)", () => {
+  for (const encr of ALL) {
+    it(encr.name, () => {
+      const ctx = encr.create(new Secret(new Uint8Array(encr.keymatLength).fill(3)));
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 20 }), fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 20 }), (iv, data, aad) => {
+          const out = ctx.decrypt(iv, data, aad);
+          if (encr.aead && out !== null) throw new Error("random bytes authenticated");
+        }),
+        { numRuns: 50 },
+      );
+    });
+  }
+});
