@@ -13,7 +13,7 @@
  * Secrets become {@link Secret} objects at once; no message carries a secret's value.
  */
 import { parseDocument } from "yaml";
-import type { ZodError } from "zod";
+import type { z } from "zod";
 import type { AuthConfig, ChildConfig, ConnectionConfig, EngineConfig, SharedSecret } from "../ike/api.js";
 import { parseProposalString, ProposalStringError } from "../ike/negotiation/proposal-strings.js";
 import { parseTs, TsParseError } from "../ike/negotiation/traffic-selectors.js";
@@ -85,10 +85,21 @@ export function parseConfig(yamlText: string): ConfigResult {
   if (value === null || value === undefined) {
     return { ok: false, errors: [{ path: "", message: "the config is empty; it needs at least a `connections:` section" }] };
   }
-  const parsed = documentSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, errors: zodErrors(parsed.error, value) };
-
+  let parsed = documentSchema.safeParse(value);
   const errors: ConfigError[] = [];
+  if (!parsed.success) {
+    // Report unknown keys, drop them, and check the rest too, so one run shows every problem.
+    const unknown = parsed.error.issues.filter((i) => i.code === "unrecognized_keys");
+    if (unknown.length === 0) return { ok: false, errors: zodErrors(parsed.error.issues, value) };
+    errors.push(...zodErrors(unknown, value));
+    for (const issue of unknown) {
+      const holder = valueAt(value, issue.path.filter((p): p is string | number => typeof p !== "symbol"));
+      if (typeof holder === "object" && holder !== null) for (const k of issue.keys) delete (holder as Record<string, unknown>)[k];
+    }
+    parsed = documentSchema.safeParse(value);
+    if (!parsed.success) return { ok: false, errors: [...errors, ...zodErrors(parsed.error.issues, value)] };
+  }
+
   const err = (path: ConfigPath, message: string): void => {
     errors.push({ path: formatPath(path), message });
   };
@@ -100,9 +111,10 @@ export function parseConfig(yamlText: string): ConfigResult {
       err(["daemon", "listen", i], `"${a}" is not an IP address; write addresses to bind to, e.g. 0.0.0.0 and :: for all`);
     }
   });
+  const errorsBeforeSecrets = errors.length;
   const secrets = buildSecrets(parsed.data.secrets ?? {}, err);
   // A broken secrets entry would make every PSK look missing: report only the entry itself.
-  const secretsOk = errors.length === 0;
+  const secretsOk = errors.length === errorsBeforeSecrets;
   const written: Record<string, WrittenConnection> = {};
   const connections: ConnectionConfig[] = [];
   for (const [name, raw] of Object.entries(parsed.data.connections ?? {})) {
@@ -141,9 +153,9 @@ function yamlErrorKind(code: string): string {
 // ---------------------------------------------------------------------------------------------
 // Structural errors
 
-function zodErrors(error: ZodError, input: unknown): ConfigError[] {
+function zodErrors(issues: readonly z.core.$ZodIssue[], input: unknown): ConfigError[] {
   const out: ConfigError[] = [];
-  for (const issue of error.issues) {
+  for (const issue of issues) {
     const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
     if (issue.code === "unrecognized_keys") {
       const allowed = issue.message.replace(/^allowed keys: /, "").split(", ");

@@ -505,6 +505,18 @@ describe("errors name the key path and what is allowed", () => {
     ]);
   });
 
+  it("unknown keys are reported together with the other errors, PSK check included", () => {
+    const d = baseDoc();
+    conn(d)["dpd_dealy"] = "30s";
+    child(d)["esp_proposals"] = ["aes129"];
+    d["secrets"] = {};
+    expect(errorsOf(d).map((e) => e.path)).toEqual([
+      "connections.site-a.dpd_dealy",
+      "connections.site-a.children.net.esp_proposals[0]",
+      "connections.site-a",
+    ]);
+  });
+
   it("an empty document says what it needs", () => {
     expect(errorsOf("")[0]?.message).toMatch(/connections/);
   });
