@@ -34,8 +34,8 @@ import {
 } from "./exchanges/create-child-sa.js";
 import { notify } from "./payload-builders.js";
 import { listSas, type IkeSaStatus } from "./status.js";
-import { decryptSk, decryptSkf, encryptSk, makeSkKeys, type SkKeys } from "./protection.js";
-// FRAG-PENDING import { FragmentReassembler, fragmentMessage } from "./fragments.js";
+import { decryptSk, encryptSk, makeSkKeys, type SkKeys } from "./protection.js";
+import { FragmentReassembler, fragmentMessage } from "./fragments.js";
 import { getEncr } from "../crypto/encr.js";
 import { getInteg } from "../crypto/integ.js";
 import type { ChildSaKeymat } from "../crypto/keymat.js";
@@ -45,7 +45,7 @@ import type { Secret } from "../crypto/secret.js";
 import { DecodeError } from "../wire/errors.js";
 import { ExchangeType, HeaderFlag, NotifyType, exchangeTypeName } from "../wire/ike/constants.js";
 import { IKE_HEADER_LENGTH, decodeHeader, isFromInitiator, isResponse, majorVersion } from "../wire/ike/header.js";
-import { decodeMessage, decodePayloadChain, encodeMessage } from "../wire/ike/message.js";
+import { decodeMessage, encodeMessage } from "../wire/ike/message.js";
 import { checkPayloadRules } from "../wire/ike/rules.js";
 import type { IkeHeader, IkeMessage, Payload, TrafficSelector } from "../wire/ike/types.js";
 
@@ -788,7 +788,7 @@ export class IkeEngine implements EngineCore {
       if (e instanceof DecodeError) return (this.#drop(`malformed protected message: ${e.message}`, d), undefined);
       throw e;
     }
-    if (msg.payloads.length === 1 && msg.payloads[0]?.type === 53) return undefined; // FRAG-PENDING this.#unprotectFragment(sa, d, msg, keys.inbound);
+    if (msg.payloads.length === 1 && msg.payloads[0]?.type === 53) return this.#unprotectFragment(sa, d, msg, keys.inbound);
     const r = decryptSk(d.bytes, msg, keys.inbound);
     if (r.ok) return { kind: "ok", payloads: r.payloads };
     if (r.reason === "syntax") return { kind: "malformed" };
@@ -796,46 +796,40 @@ export class IkeEngine implements EngineCore {
     return undefined;
   }
 
-/* FRAG-PENDING
   #unprotectFragment(sa: IkeSa, d: InboundDatagram, msg: IkeMessage, keys: SkKeys):
     | { kind: "ok"; payloads: Payload[] }
     | { kind: "incomplete" }
     | { kind: "malformed" }
     | undefined {
-    const r = decryptSkf(d.bytes, msg, keys);
-    if (!r.ok) {
-      this.#drop(`SKF fragment rejected (${r.reason}): ${r.detail}`, d);
-      return undefined;
-    }
-    const key = `${isResponse(msg.header) ? "r" : "q"}${msg.header.messageId}`;
+    // RFC 7383 s2.6: one reassembler per direction (the peer's requests, the peer's responses).
+    const dir = isResponse(msg.header) ? "responses" : "requests";
     const re = (sa.reassembly ??= new Map<string, FragmentReassembler>());
-    let asm = re.get(key);
+    let asm = re.get(dir);
     if (!asm) {
-      // Only the message being exchanged now is worth keeping (RFC 7383 s2.6).
-      re.clear();
       asm = new FragmentReassembler();
-      re.set(key, asm);
+      re.set(dir, asm);
     }
-    const done = asm.add(r);
-    if (done === undefined) return { kind: "incomplete" };
-    re.delete(key);
-    if (!done.ok) return { kind: "malformed" };
-    try {
-      return { kind: "ok", payloads: decodePayloadChain(done.firstType, done.inner, IKE_HEADER_LENGTH) };
-    } catch (e) {
-      if (e instanceof DecodeError) return { kind: "malformed" };
-      throw e;
+    const r = asm.handle(d.bytes, msg, keys);
+    switch (r.kind) {
+      case "incomplete":
+        return { kind: "incomplete" };
+      case "complete":
+        return { kind: "ok", payloads: r.payloads };
+      case "invalid":
+        return { kind: "malformed" };
+      case "dropped":
+        this.#drop(`SKF fragment dropped (${r.reason}): ${r.detail}`, d);
+        return undefined;
     }
   }
 
-FRAG-PENDING */
   #protect(sa: IkeSa, header: IkeHeader, payloads: Payload[]): Uint8Array[] {
     const keys = this.#skKeys(sa);
     if (!keys) throw new Error("IKE SA has no keys");
     const iv = (): Uint8Array => this.random.bytes(keys.outbound.encr.alg.ivLength);
     const whole = encryptSk({ header, innerPayloads: payloads, keys: keys.outbound, iv: iv() });
-    if (sa.fragmentation && whole.length > sa.connection.fragmentSize && false) {
-      return [] /* FRAG-PENDING fragmentMessage({ header, innerPayloads: payloads, keys: keys.outbound, fragmentSize: sa.connection.fragmentSize, random: this.random }) */;
+    if (sa.fragmentation && whole.length > sa.connection.fragmentSize) {
+      return fragmentMessage({ header, innerPayloads: payloads, keys: keys.outbound, maxMessageSize: sa.connection.fragmentSize, random: this.random });
     }
     return [whole];
   }

@@ -18,6 +18,7 @@ import { TimerTable } from "./timers.js";
 import type { ChildConfig } from "./api.js";
 import type { IkeSaKeys } from "../crypto/keymat.js";
 import type { SkKeys } from "./protection.js";
+import type { FragmentReassembler } from "./fragments.js";
 import type { EncrAlgorithm, IntegAlgorithm, KeyExchange, PrfAlgorithm } from "../crypto/types.js";
 import type { Proposal, TrafficSelector } from "../wire/ike/types.js";
 
@@ -126,7 +127,7 @@ export class IkeSa {
   /** Remaining INVALID_KE/COOKIE restarts, so a hostile responder cannot keep us looping. */
   restarts = 0;
   /** Inbound SKF fragments of the request or response being reassembled (RFC 7383 s2.6), by direction and Message ID. */
-  reassembly: Map<string, unknown> | undefined; // FRAG-PENDING FragmentReassembler
+  reassembly: Map<string, FragmentReassembler> | undefined;
   /** SK contexts per direction, built once from the keys. */
   skKeys: { inbound: SkKeys; outbound: SkKeys } | undefined;
   /** Initiator: the Child SA negotiated inside IKE_AUTH, the acquire that caused it, and every child asked for. */

@@ -6,7 +6,7 @@
 import type { ChildConfig, ConnectionConfig, EngineConfig } from "../../src/ike/api.js";
 import { Secret } from "../../src/crypto/secret.js";
 import { parseProposalString } from "../../src/ike/negotiation/proposals.js";
-import { tsFromCidr } from "../../src/ike/negotiation/traffic-selectors.js";
+import { parseTs } from "../../src/ike/negotiation/traffic-selectors.js";
 import { IkeEngine } from "../../src/ike/engine.js";
 import { seededRandom } from "../../src/crypto/random.js";
 import { SimNetwork, type LinkConfig, type SimNode } from "./network.js";
@@ -43,8 +43,8 @@ export interface SideOptions {
 export function child(name: string, localTs: string[], remoteTs: string[], o: SideOptions = {}): ChildConfig {
   return {
     name,
-    localTs: localTs.map((c) => tsFromCidr(c)),
-    remoteTs: remoteTs.map((c) => tsFromCidr(c)),
+    localTs: localTs.map((c) => parseTs(c)),
+    remoteTs: remoteTs.map((c) => parseTs(c)),
     espProposals: (o.espProposals ?? ["aes128gcm16"]).flatMap((p) => parseProposalString(p, "esp")),
     mode: o.mode ?? "tunnel",
     startAction: "none",

@@ -127,11 +127,12 @@ function deriveKeys(sa: IkeSa, suite: IkeSuite, ke: KeyExchange, peerKe: Uint8Ar
 // Initiator
 
 /** Builds and sends the IKE_SA_INIT request (again, after COOKIE / INVALID_KE_PAYLOAD). */
-export function startInit(core: EngineCore, now: Millis, sa: IkeSa, group: number, cookie: Uint8Array | undefined): void {
+export function startInit(core: EngineCore, now: Millis, sa: IkeSa, group: number, cookie: Uint8Array | undefined, reuse?: { ke: KeyExchange; nonce: Uint8Array }): void {
   const conn = sa.connection;
   const proposals = ikeProposals(conn);
-  const ke = getKeGroup(group).generate(core.random);
-  const nonce = core.random.bytes(NONCE_LENGTH);
+  // s2.6: a COOKIE retry repeats "all other payloads unchanged" (the cookie covers Ni).
+  const ke = reuse && reuse.ke.group === group ? reuse.ke : getKeGroup(group).generate(core.random);
+  const nonce = reuse?.nonce ?? core.random.bytes(NONCE_LENGTH);
   sa.nonceI = nonce;
   const payloads: Payload[] = [];
   if (cookie) payloads.push(notify(NotifyType.COOKIE, cookie)); // s2.6: COOKIE comes first
@@ -156,7 +157,7 @@ export function handleInitResponse(core: EngineCore, now: Millis, sa: IkeSa, msg
   if (cookie) {
     if (sa.restarts++ >= MAX_RESTARTS) return fail(core, now, sa, "COOKIE", "the responder keeps demanding COOKIEs");
     core.log("info", "ike", "responder demands a COOKIE, retrying IKE_SA_INIT with it", { connection: conn.name });
-    startInit(core, now, sa, active.ke.group, cookie.data);
+    startInit(core, now, sa, active.ke.group, cookie.data, { ke: active.ke, nonce: active.nonce });
     return "restarted";
   }
   const invalidKe = findNotify(ps, NotifyType.INVALID_KE_PAYLOAD);
