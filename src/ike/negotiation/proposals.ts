@@ -472,7 +472,7 @@ function sideBySide(off: Proposal, conf: Proposal, mismatch: number | undefined,
     transformTypeName(t),
     off.transforms.filter((x) => x.type === t).map(transformName).join("/") || "-",
     conf.transforms.filter((x) => x.type === t).map(transformName).join("/") || "-",
-    t === mismatch ? "  <-- no overlap" : "",
+    t === mismatch ? "  <-- no overlap" : pickType(t, off.transforms, conf.transforms).ok ? "" : "  <-- also no overlap",
   ]);
   const head = ["type", `received #${oi + 1} (proposal ${off.number})`, `configured #${ci + 1}`, ""];
   const all = [head, ...rows];

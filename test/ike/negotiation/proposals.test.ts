@@ -179,6 +179,10 @@ describe("RFC 7296 s2.7 / s3.3.6: the responder selects one proposal", () => {
     expect(keLine).toMatch(/KE\s+\|\s+MODP_3072\s+\|\s+MODP_4096\s+<-- no overlap/);
     expect(lines.find((l) => l.includes("ENCR") && l.includes("|"))).not.toContain("<--");
     expect(r.error.message).toContain("first Transform Type with no overlap: KE");
+    // Every other type without overlap is marked too, so one round of fixes suffices.
+    const r2 = selectProposal(esp("aes128gcm16-esn"), esp("aes128gcm16-ecp256"), ProtocolId.ESP);
+    expect(!r2.ok && r2.error.message).toMatch(/KE\s+\|\s+-\s+\|\s+ECP_256\s+<-- no overlap/);
+    expect(!r2.ok && r2.error.message).toMatch(/ESN\s+\|\s+EXT_SEQ\s+\|\s+NO_EXT_SEQ\s+<-- also no overlap/);
     expect(r.error.fault).toBe("config");
   });
 
