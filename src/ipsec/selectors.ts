@@ -55,7 +55,11 @@ export function familyWidth(family: 4 | 6): number {
 }
 
 export function addressInRange(addr: Uint32Array, r: AddressRange): boolean {
-  const w = r.family === 4 ? 1 : 4;
+  if (r.family === 4) {
+    const a = addr[0] as number;
+    return a >= (r.start[0] as number) && a <= (r.end[0] as number);
+  }
+  const w = 4;
   return compareWords(addr, r.start, w) >= 0 && compareWords(addr, r.end, w) <= 0;
 }
 

@@ -51,6 +51,21 @@ class Bucket {
     let hi = this.count - 1;
     let best = -1;
     const w = this.width;
+    if (w === 1) {
+      // IPv4: one word per boundary, compared inline (the hot path).
+      const a = addr[0] as number;
+      const b = this.boundaries;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (a >= (b[mid] as number)) {
+          best = mid;
+          lo = mid + 1;
+        } else {
+          hi = mid - 1;
+        }
+      }
+      return best;
+    }
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (compareWords(addr, this.boundaries, w, mid * w) >= 0) {
@@ -73,6 +88,7 @@ interface FamilyIndex {
 
 export class Spd {
   private policies: Policy[] = [];
+  private readonly ids = new Set<number>();
   private index: { v4: FamilyIndex; v6: FamilyIndex } | undefined;
 
   /** Number of policies. */
@@ -90,8 +106,10 @@ export class Spd {
    * present (a broken invariant of the caller).
    */
   add(policy: Policy, position = this.policies.length): void {
-    if (this.policies.some((p) => p.id === policy.id)) throw new RangeError(`policy id ${policy.id} already in the SPD`);
-    this.policies.splice(position, 0, policy);
+    if (this.ids.has(policy.id)) throw new RangeError(`policy id ${policy.id} already in the SPD`);
+    this.ids.add(policy.id);
+    if (position >= this.policies.length) this.policies.push(policy);
+    else this.policies.splice(position, 0, policy);
     this.index = undefined;
   }
 
@@ -100,6 +118,7 @@ export class Spd {
     const i = this.policies.findIndex((p) => p.id === id);
     if (i < 0) return undefined;
     const [p] = this.policies.splice(i, 1);
+    this.ids.delete(id);
     this.index = undefined;
     return p;
   }
