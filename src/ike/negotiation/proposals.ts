@@ -1,8 +1,10 @@
 /**
  * API
- *   selectProposal(offered: Proposal[], configured: Proposal[], protocol: number): ProposalSelection
+ *   selectProposal(offered: Proposal[], configured: Proposal[], protocol: number, opts?: { preferKe?: number }): ProposalSelection
  *       RESPONDER (RFC 7296 s2.7, s3.3.6). ok: { ok: true, value: Proposal } with one transform per
- *       type, the offered proposal's number and SPI; else { ok: false, error: NoProposalChosen }.
+ *       type, the offered proposal's number and SPI (for ESP/AH and IKE rekeys the caller puts its own
+ *       SPI in before sending); else { ok: false, error: NoProposalChosen }. preferKe: the group of
+ *       the KE payload received, chosen when acceptable in the selected pair (s1.2, saves a round trip).
  *   checkChosenProposal(sent: Proposal[], chosen: Proposal): IkeResult<Proposal>
  *       INITIATOR: the responder's single proposal must be a subset of one we sent (s3.3.6).
  *   formatProposal(p: Proposal): string            // "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384"
@@ -333,7 +335,7 @@ function pickType(
   return { ok: true, pick: undefined };
 }
 
-function matchPair(offered: Proposal, configured: Proposal, protocol: number): PairResult {
+function matchPair(offered: Proposal, configured: Proposal, protocol: number, preferKe?: number): PairResult {
   if (offered.protocol !== protocol) {
     return { ok: false, type: undefined, detail: `received protocol ${protocolIdName(offered.protocol)}`, progress: -1 };
   }
@@ -418,7 +420,13 @@ function matchPair(offered: Proposal, configured: Proposal, protocol: number): P
     chosen.push(integ.pick);
   }
   for (const type of [TransformType.PRF, TransformType.KE, TransformType.ESN]) {
-    const r = pickType(type, offered.transforms, configured.transforms);
+    // RFC 7296 s1.2: if the group of the KE payload already sent is acceptable, choosing it
+    // saves the INVALID_KE_PAYLOAD round trip.
+    const conf =
+      type === TransformType.KE && preferKe !== undefined && configured.transforms.some((t) => t.type === type && t.id === preferKe)
+        ? [makeTransform(TransformType.KE, preferKe), ...configured.transforms]
+        : configured.transforms;
+    const r = pickType(type, offered.transforms, conf);
     if (!r.ok) return { ok: false, type, detail: r.detail, progress };
     progress++;
     if (r.pick) chosen.push(r.pick);
@@ -436,13 +444,18 @@ function cloneTransform(t: Transform): Transform {
  * chosen proposal has, with the offered Proposal Num and the offered SPI). Never throws.
  * Failure: NO_PROPOSAL_CHOSEN, fault "config", with both proposal lists side by side.
  */
-export function selectProposal(offered: Proposal[], configured: Proposal[], protocol: number): ProposalSelection {
+export function selectProposal(
+  offered: Proposal[],
+  configured: Proposal[],
+  protocol: number,
+  opts: { preferKe?: number } = {},
+): ProposalSelection {
   let best: { o: number; c: number; r: Extract<PairResult, { ok: false }> } | undefined;
   for (let ci = 0; ci < configured.length; ci++) {
     const conf = configured[ci] as Proposal;
     for (let oi = 0; oi < offered.length; oi++) {
       const off = offered[oi] as Proposal;
-      const r = matchPair(off, conf, protocol);
+      const r = matchPair(off, conf, protocol, opts.preferKe);
       if (r.ok) {
         return {
           ok: true,

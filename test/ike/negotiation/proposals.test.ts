@@ -146,6 +146,18 @@ describe("RFC 7296 s2.7 / s3.3.6: the responder selects one proposal", () => {
     expect(r2.ok && formatProposal(r2.value)).toBe("IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256");
   });
 
+  it("prefers the group of the received KE payload when both sides accept it (s1.2)", () => {
+    const offered = ike("aes256gcm16-prfsha256-ecp256-x25519-modp3072");
+    const configured = ike("aes256gcm16-prfsha256-x25519-modp3072-ecp256");
+    const plain = selectProposal(offered, configured, ProtocolId.IKE);
+    expect(plain.ok && plain.value.transforms.find((t) => t.type === T.KE)?.id).toBe(KeId.CURVE25519);
+    const pref = selectProposal(offered, configured, ProtocolId.IKE, { preferKe: KeId.MODP_3072 });
+    expect(pref.ok && pref.value.transforms.find((t) => t.type === T.KE)?.id).toBe(KeId.MODP_3072);
+    // A group we did not configure is not forced on us.
+    const notOurs = selectProposal(ike("aes256gcm16-prfsha256-ecp256-ecp384"), configured, ProtocolId.IKE, { preferKe: KeId.ECP_384 });
+    expect(notOurs.ok && notOurs.value.transforms.find((t) => t.type === T.KE)?.id).toBe(KeId.ECP_256);
+  });
+
   type Case = { name: string; offered: Proposal[]; configured: Proposal[]; protocol: number; mismatch: number | undefined };
   const mismatches: Case[] = [
     { name: "key length mismatch (AES-CBC-128 vs AES-CBC-256)", offered: esp("aes128-sha256"), configured: esp("aes256-sha256"), protocol: ProtocolId.ESP, mismatch: T.ENCR },
