@@ -9,7 +9,10 @@ import { encodeIpv4Header, encodeIpv6Header, parseIpAddress } from "../../src/wi
 
 /** Shared helpers for the data-plane tests: transforms by short name, SA pairs, packet builders. */
 
-export const VECTORS = "/work/shared/vectors";
+import { VECTORS_DIR } from "../support/vectors.js";
+
+/** The shared vectors folder (test/support/vectors.ts: ../shared/vectors or TSIPSEC_VECTORS). */
+export const VECTORS = VECTORS_DIR;
 
 export function readJson<T>(rel: string): T {
   return JSON.parse(readFileSync(`${VECTORS}/${rel}`, "utf8")) as T;
