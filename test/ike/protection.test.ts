@@ -175,3 +175,35 @@ describe("RFC 7383 s2.5: SKF protection covers the Fragment Number and Total Fra
     expect(decryptSk(bytes, msg, keys).ok).toBe(false);
   });
 });
+
+describe("RFC 7296 s2.21.2: protected messages from an attacker never throw", () => {
+  it("random mutations and truncations give DecodeError or a failure value (property)", () => {
+    const keysList = [keysFor(EncrId.ENCR_AES_CBC, 128, IntegId.AUTH_HMAC_SHA1_96), keysFor(EncrId.ENCR_CHACHA20_POLY1305, undefined)];
+    for (const keys of keysList) {
+      const bytes = encryptSk({ header, innerPayloads: inner, keys, iv: rng.bytes(keys.encr.alg.ivLength) });
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 }),
+          fc.nat(),
+          (edits, cut) => {
+            const b = bytes.slice(0, 28 + (cut % (bytes.length - 27)));
+            for (const [at, x] of edits) b[at % b.length] = (b[at % b.length] as number) ^ x;
+            // Keep the header length consistent so decoding reaches the SK payload more often.
+            new DataView(b.buffer).setUint32(24, b.length);
+            // Two edits at one offset can cancel out; an untouched message must of course verify.
+            if (b.length === bytes.length && b.every((v, i) => v === bytes[i])) return decryptSk(b, decodeMessage(b), keys).ok;
+            let msg;
+            try {
+              msg = decodeMessage(b);
+            } catch (e) {
+              return isDecodeError(e);
+            }
+            const r = decryptSk(b, msg, keys);
+            return r.ok === false;
+          },
+        ),
+        { numRuns: 300 },
+      );
+    }
+  });
+});
