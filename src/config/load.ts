@@ -81,7 +81,13 @@ export function parseConfig(yamlText: string): ConfigResult {
       }),
     };
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    // Throws for an alias without its anchor, or an alias bomb (more than maxAliasCount expansions).
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch {
+    return { ok: false, errors: [{ path: "", message: "YAML alias error: an alias (*name) refers to no anchor (&name) before it, or aliases expand too much" }] };
+  }
   if (value === null || value === undefined) {
     return { ok: false, errors: [{ path: "", message: "the config is empty; it needs at least a `connections:` section" }] };
   }
@@ -417,6 +423,14 @@ function buildConnection(
     const built = buildChild(childName, rawChild, { local: firstConcrete(localAddrs), remote: firstConcrete(remoteAddrs) }, [...path, "children", childName], err);
     children.push(built.config);
     writtenChildren[childName] = built.written;
+  }
+  // An initiator needs somewhere to send IKE_SA_INIT; a responder-only connection does not.
+  if (firstConcrete(remoteAddrs) === undefined) {
+    children.forEach((ch) => {
+      if (ch.startAction !== "none") {
+        err([...path, "children", ch.name, "start_action"], `"${ch.startAction}" initiates, but remote_addrs has no IP address to initiate to; set remote_addrs or use start_action: none`);
+      }
+    });
   }
   const config: ConnectionConfig = {
     name,

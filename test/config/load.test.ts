@@ -484,6 +484,7 @@ describe("errors name the key path and what is allowed", () => {
     ["life_time not after rekey_time", (d) => { Object.assign(child(d), { rekey_time: "1h", life_time: "30m" }); }, "connections.site-a.children.net.life_time", /longer than rekey_time/],
     ["no children", (d) => { conn(d)["children"] = {}; }, "connections.site-a.children", /at least one child/],
     ["bad listen address", (d) => { d["daemon"] = { listen: "0.0.0.0, localhost" }; }, "daemon.listen[1]", /not an IP address/],
+    ["initiating without a peer address", (d) => { conn(d)["remote_addrs"] = "%any"; child(d)["start_action"] = "start"; }, "connections.site-a.children.net.start_action", /remote_addrs has no IP address/],
     ["TUN name too long", (d) => { d["daemon"] = { tun: { name: "a-very-long-tun-name" } }; }, "daemon.tun.name", /15 characters/],
   ])("%s", (_what, mutate, path, message) => {
     const d = baseDoc();
@@ -515,6 +516,13 @@ describe("errors name the key path and what is allowed", () => {
       "connections.site-a.children.net.esp_proposals[0]",
       "connections.site-a",
     ]);
+  });
+
+  it("an alias without an anchor, or an alias bomb, is an error, not an exception", () => {
+    expect(errorsOf("*nope")[0]?.message).toMatch(/YAML alias error/);
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 8; i++) bomb.push(`${"abcdefgh"[i]}: &${"abcdefgh"[i]} [${Array(10).fill(`*${"abcdefgh"[i - 1]}`).join(", ")}]`);
+    expect(errorsOf(bomb.join("\n"))[0]?.message).toMatch(/YAML alias error/);
   });
 
   it("an empty document says what it needs", () => {
