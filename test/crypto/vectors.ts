@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** Where the shared test vectors live (README.md there lists what each file asserts). */
-export const VECTORS_DIR = process.env["TSIPSEC_VECTORS"] ?? "/work/shared/vectors";
+import { VECTORS_DIR } from "../support/vectors.js";
+
+export { VECTORS_DIR };
 
 /** Path of a vector file relative to the vectors folder. */
 export function vectorPath(rel: string): string {

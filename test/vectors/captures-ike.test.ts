@@ -19,8 +19,9 @@ import { decodeMessage, decodePayloadChain, describeMessage, encodeMessage, enco
 import { payloadTypeOf } from "../../src/wire/ike/payload.js";
 import type { IkeMessage, Payload } from "../../src/wire/ike/types.js";
 import { readUdpDatagrams, type UdpDatagram } from "../support/pcap.js";
+import { vectorPath } from "../support/vectors.js";
 
-const DIR = "/work/shared/vectors/captures/";
+const DIR = vectorPath("captures") + "/";
 
 interface IndexIke {
   file: string; frame: number; udp_ports: number[]; exchange_type: number; message_id: number; spi_i: string; spi_r: string;

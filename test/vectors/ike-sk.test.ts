@@ -9,10 +9,11 @@ import { decodeMessage, encodePayloadChain } from "../../src/wire/ike/message.js
 import { fromHex, toHex } from "../../src/wire/hex.js";
 import type { IkeMessage, Payload, PayloadOf } from "../../src/wire/ike/types.js";
 import { readUdpDatagrams } from "../support/pcap.js";
+import { VECTORS_DIR } from "../support/vectors.js";
 
 // Vectors: /work/shared/vectors/ike/rfc7634-chacha20-poly1305-ikev2-sk.json (RFC 7634 Appendix B)
 // and the IKE captures indexed in /work/shared/vectors/captures/captures-and-keys.json.
-const VECTORS = "/work/shared/vectors";
+const VECTORS = VECTORS_DIR;
 
 interface Rfc7634Vector {
   keymat_sk_e: string;

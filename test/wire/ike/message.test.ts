@@ -12,6 +12,7 @@ import { findNotify, getNonce, getSk, notifies } from "../../../src/wire/ike/fin
 import { decodeMessage, decodePayloadChain, encodeMessage, encodePayloadChain } from "../../../src/wire/ike/message.js";
 import type { IkeHeader, IkeMessage, Payload } from "../../../src/wire/ike/types.js";
 import { expectDecodeError } from "./helpers.js";
+import { vectorPath } from "../../support/vectors.js";
 
 const header = (over: Partial<IkeHeader> = {}): IkeHeader => ({
   spiI: 0x1122334455667788n, spiR: 0n, nextPayload: 0, version: 0x20, exchangeType: ExchangeType.IKE_SA_INIT, flags: 0x08, messageId: 0, length: 0, ...over,
@@ -20,7 +21,7 @@ const nonce: Payload = { type: 40, critical: false, nonce: new Uint8Array(32).fi
 const natdS: Payload = { type: 41, critical: false, protocol: 0, notifyType: NotifyType.NAT_DETECTION_SOURCE_IP, spi: new Uint8Array(0), data: new Uint8Array(20) };
 const natdD: Payload = { ...natdS, notifyType: NotifyType.NAT_DETECTION_DESTINATION_IP } as Payload;
 
-const V = JSON.parse(readFileSync("/work/shared/vectors/ike/rfc7634-chacha20-poly1305-ikev2-sk.json", "utf8")) as {
+const V = JSON.parse(readFileSync(vectorPath("ike/rfc7634-chacha20-poly1305-ikev2-sk.json"), "utf8")) as {
   vectors: { expected_ike_message: string; plaintext: string; iv: string; ciphertext: string; icv: string }[];
 };
 

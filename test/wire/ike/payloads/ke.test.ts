@@ -9,8 +9,9 @@ import { fromHex } from "../../../../src/wire/hex.js";
 import { KeId } from "../../../../src/wire/ike/constants.js";
 import { decodePayloadChain, encodePayloadChain } from "../../../../src/wire/ike/message.js";
 import { decodeOne } from "../helpers.js";
+import { vectorPath } from "../../../support/vectors.js";
 
-const DH = "/work/shared/vectors/dh/";
+const DH = vectorPath("dh") + "/";
 
 interface Rfc5903Vector { id: string; ike_dh_group: number; gix: string; giy: string; grx: string; gry: string; kei_payload: string; ker_payload: string }
 interface Rfc8031Vector { id: string; ike_dh_group: number; public_i: string; public_r: string; constructed_kei_payload: string; constructed_ker_payload: string }
