@@ -12,7 +12,7 @@ import { selectorMatches } from "./selectors.js";
  *
  * The ICV covers the IP header with its mutable fields zeroed (s3.3.3.1: IPv4 TOS, flags, fragment
  * offset, TTL, header checksum and mutable options; IPv6 traffic class, flow label, hop limit), the
- * AH with a zero ICV field, and the payload; with ESN the high 32 sequence bits are appended at the
+ * AH with a zero ICV (any alignment padding after it is covered as sent, s3.3.3.2.1), and the payload; with ESN the high 32 sequence bits are appended at the
  * end (s3.3.3.2 / s2.5.1). Both directions copy the packet into a scratch buffer, zero the mutable
  * fields there and hand that to `IntegContext.compute`/`verify` (constant time).
  *
@@ -157,7 +157,8 @@ export function decapsulate(sa: SecurityAssociation, packet: Uint8Array): Uint8A
   const s = scratchOf(total);
   s.set(packet.subarray(0, total));
   zeroMutable(s, fam);
-  s.fill(0, ahAt + AH_FIXED_LENGTH, ahAt + ah.length);
+  // RFC 4302 s3.3.3.2.1: the ICV is zeroed, its alignment padding is covered as sent.
+  s.fill(0, ahAt + AH_FIXED_LENGTH, ahAt + AH_FIXED_LENGTH + alg.icvLength);
   const icv = packet.subarray(ahAt + AH_FIXED_LENGTH, ahAt + AH_FIXED_LENGTH + alg.icvLength);
   const covered = s.subarray(0, total);
   const ok = sa.esn ? integ.verify(icv, covered, hiBytes(sa, seqHi)) : integ.verify(icv, covered);
