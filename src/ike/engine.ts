@@ -129,12 +129,10 @@ export class IkeEngine implements EngineCore {
       for (const sa of [...this.#sas.values()]) {
         if (sa.connection.name !== connection || sa.state === "closed") continue;
         if (sa.state === "established" || sa.state === "rekeyed") {
-          sa.tasks = [{ kind: "deleteIke", reason: "terminated by operator" }];
-          if (sa.active && sa.active.kind !== "deleteIke") {
-            // Abandon the outstanding exchange: the DELETE goes out now (the peer answers both).
-            sa.msgIds.completed();
-            sa.active = undefined;
-          }
+          // The DELETE follows the exchange in flight (window 1); an IKE SA born from a rekey in
+          // flight inherits the intent (see established()).
+          sa.terminating = true;
+          if (sa.active?.kind !== "deleteIke") sa.tasks = [{ kind: "deleteIke", reason: "terminated by operator" }];
           this.schedule(now, sa);
         } else {
           this.closeIkeSa(now, sa, "terminated by operator");
@@ -329,9 +327,11 @@ export class IkeEngine implements EngineCore {
     sa.timers.clear("halfOpen");
     this.#byInit.delete(initKey(sa.remote, sa.spiI));
     this.armIkeTimers(now, sa);
+    if (sa.terminating) sa.tasks = [{ kind: "deleteIke", reason: "terminated by operator" }];
     this.emit({ kind: "ikeSaEstablished", ikeSaId: sa.id, connection: sa.connection.name });
     this.log("info", "ike", `IKE SA ${sa.connection.name}[${sa.id}] established between ${sa.local.address}[${sa.localId}]...${sa.remote.address}[${sa.remoteId ?? "?"}]`,
       { connection: sa.connection.name, ikeSaId: sa.id, spiI: hex16(sa.spiI), spiR: hex16(sa.spiR), natLocal: sa.natLocal, natRemote: sa.natRemote });
+    this.schedule(now, sa);
   }
 
   armIkeTimers(now: Millis, sa: IkeSa): void {
@@ -370,6 +370,8 @@ export class IkeEngine implements EngineCore {
 
   schedule(now: Millis, sa: IkeSa): void {
     while (sa.active === undefined && sa.msgIds.canSend && sa.tasks.length > 0 && sa.state !== "closed") {
+      // Queued work waits for IKE_AUTH to finish, and for a TEMPORARY_FAILURE back-off (s2.25).
+      if (sa.state === "awaitingInitResponse" || sa.state === "awaitingAuthResponse" || sa.state === "awaitingAuthRequest") return;
       if (sa.timers.has("retryTask") && (sa.timers.get("retryTask") as number) > now) return;
       const task = sa.tasks.shift() as IkeTask;
       this.#start(now, sa, task);
@@ -482,7 +484,7 @@ export class IkeEngine implements EngineCore {
       case "auth":
         return;
       case "createChild":
-        if (!established) return void sa.tasks.unshift(task);
+        if (!established) return;
         return startCreateChild(this, now, sa, task.child, task.trigger, undefined);
       case "rekeyChild": {
         const c = sa.children.get(task.childId);

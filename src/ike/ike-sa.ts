@@ -122,6 +122,8 @@ export class IkeSa {
   passiveRekey: PassiveIkeRekey | undefined;
   /** Child SA rekeys we answered while rekeying the same SA ourselves, by old Child SA id (s2.8.1). */
   readonly childCollisions = new Map<number, { newId: number; nonceI: Uint8Array; nonceR: Uint8Array }>();
+  /** The operator asked to terminate; a successor from a rekey in flight is deleted too. */
+  terminating = false;
   /** Peer sent INITIAL_CONTACT in IKE_AUTH. */
   peerInitialContact = false;
   /** Remaining INVALID_KE/COOKIE restarts, so a hostile responder cannot keep us looping. */

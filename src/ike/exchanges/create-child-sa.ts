@@ -213,6 +213,7 @@ function makeRekeyedSa(core: EngineCore, now: Millis, old: IkeSa, o: {
   n.nonceI = o.nonceI;
   n.nonceR = o.nonceR;
   n.remoteId = old.remoteId;
+  n.terminating = old.terminating;
   n.natLocal = old.natLocal;
   n.natRemote = old.natRemote;
   n.fragmentation = old.fragmentation;
