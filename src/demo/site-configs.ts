@@ -92,7 +92,9 @@ export function sitePairConfigs(o: SitePairOptions): SitePairConfigs {
       `        esp_proposals: ${o.espProposal ?? "aes128gcm16"}`,
       `        mode: ${mode}`,
       `        start_action: ${start}`,
-      ...(o.childRekeyTime !== undefined ? [`        rekey_time: ${o.childRekeyTime}s`] : []),
+      // Short test lifetimes: the hard limit (life_time) well after the rekey, so a rekey that
+      // needs a retransmission still completes before the SA expires.
+      ...(o.childRekeyTime !== undefined ? [`        rekey_time: ${o.childRekeyTime}s`, `        life_time: ${o.childRekeyTime * 3}s`] : []),
       "secrets:",
       "  ike-site:",
       "    id-a: gw-a.example",
