@@ -91,6 +91,32 @@ describe("RFC 4302 s3.3.3.1 mutable fields are zeroed for the ICV, everything el
     }
   });
 
+  it("IPv4 options: a mutable option (record route) may change in transit, an immutable one (router alert) may not", () => {
+    // IHL 8: 12 bytes of options = Router Alert (4 bytes, immutable) + Record Route (7 bytes, mutable) + EOL.
+    const base = inner4(8);
+    const pkt = new Uint8Array(base.length + 12);
+    pkt.set(base.subarray(0, 20));
+    pkt[0] = 0x48;
+    pkt.set([148, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0, 0], 20);
+    pkt.set(base.subarray(20), 32);
+    pkt[2] = pkt.length >>> 8;
+    pkt[3] = pkt.length & 0xff;
+    setIpv4HeaderChecksum(pkt);
+    const { out, in: inb } = ahPair("transport", 4, 4);
+    const prot = encapsulate(out, pkt) as Uint8Array;
+    expect(prot[32]).toBe(17); // AH after the 32-byte header, carrying UDP
+    const rr = prot.slice();
+    rr.set([198, 18, 0, 1], 27); // a router recorded its address
+    rr[26] = 8;
+    setIpv4HeaderChecksum(rr);
+    expect(typeof decapsulate(inb, rr)).not.toBe("string");
+    const { out: o2, in: i2 } = ahPair("transport", 4, 4);
+    const ra = (encapsulate(o2, pkt) as Uint8Array).slice();
+    ra[23] = 1; // Router Alert value changed
+    setIpv4HeaderChecksum(ra);
+    expect(decapsulate(i2, ra)).toBe("ICV_FAILURE");
+  });
+
   it("IPv6: traffic class, flow label and hop limit may change; the rest may not", () => {
     const { out, in: inb } = ahPair("transport", 6, 6);
     const prot = encapsulate(out, inner6()) as Uint8Array;
