@@ -140,7 +140,8 @@ export function siteConnection(side: "a" | "b", o: SiteOptions = {}): SwanConnec
     espProposals: [o.esp ?? "aes128gcm16"],
     startAction: "none" as const,
     mode: "tunnel" as const,
-    ...(o.childRekeyTime !== undefined ? { rekeyTime: o.childRekeyTime, randTime: 0 } : {}),
+    // An explicit hard lifetime well after the rekey time (strongSwan's default is rekey_time * 1.1).
+    ...(o.childRekeyTime !== undefined ? { rekeyTime: o.childRekeyTime, randTime: 0, lifeTime: o.childRekeyTime + 120 } : {}),
   };
   return {
     name: "s2s",
@@ -150,7 +151,9 @@ export function siteConnection(side: "a" | "b", o: SiteOptions = {}): SwanConnec
     localId: a ? idA : idB,
     remoteId: a ? idB : idA,
     psk: PSK,
-    ...(o.rekeyTime !== undefined ? { rekeyTime: o.rekeyTime, randTime: 0 } : {}),
+    // strongSwan's over_time defaults to 10% of rekey_time, rounded down: 0 for a 6 s rekey time,
+    // which would make the IKE SA expire at the moment it is due to be rekeyed.
+    ...(o.rekeyTime !== undefined ? { rekeyTime: o.rekeyTime, randTime: 0, overTime: 60 } : {}),
     ...(o.dpdDelay !== undefined ? { dpdDelay: o.dpdDelay } : {}),
     children: [child],
   };
