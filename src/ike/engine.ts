@@ -560,9 +560,12 @@ export class IkeEngine implements EngineCore {
           break;
         }
         case "deleteLinger":
-          // The redundant SA of an IKE rekey collision that its creator never deleted (s2.8.2).
-          if (sa.state === "established" && sa.children.size === 0 && sa.active === undefined && !sa.tasks.some((t) => t.kind === "deleteIke")) {
-            sa.tasks.push({ kind: "deleteIke", reason: "redundant after IKE SA rekey collision" });
+          // The redundant SA of an IKE rekey collision that its creator (the loser, s2.8.2) never
+          // deleted: the loser would have done so by now, so it never completed that exchange and
+          // has no such SA to delete with us. Forget it locally.
+          if (sa.state === "established" && sa.children.size === 0 && sa.active === undefined) {
+            this.closeIkeSa(now, sa, "redundant after IKE SA rekey collision (never completed by the peer)");
+            return;
           }
           break;
         case "retryTask":

@@ -1,7 +1,8 @@
 /**
  * Seeded random runs (design.md test/sim): 200 seeds over a link with 20% loss, 20% duplication
  * and 20% reordering. Each run establishes, rekeys the Child SA from both sides (one step with
- * both at once), rekeys the IKE SA from both sides, and deletes; after every step both engines
+ * both at once), rekeys the IKE SA from both sides (and at once, and across a Child SA rekey),
+ * and deletes; after every step both engines
  * must agree on exactly one Child SA pair (or none at the end).
  */
 import { describe, it, expect } from "vitest";
@@ -47,6 +48,14 @@ describe("RFC 7296 s2.1-2.8: 200 seeded runs over a lossy, duplicating, reorderi
         });
         step(p, "A rekeys the IKE SA", () => A((e, now) => e.rekeyIke(now, "site")));
         step(p, "B rekeys the IKE SA", () => B((e, now) => e.rekeyIke(now, "site")));
+        step(p, "both rekey the IKE SA", () => {
+          A((e, now) => e.rekeyIke(now, "site"));
+          B((e, now) => e.rekeyIke(now, "site"));
+        });
+        step(p, "A rekeys the IKE SA while B rekeys the Child SA", () => {
+          A((e, now) => e.rekeyIke(now, "site"));
+          B((e, now) => e.rekeyChild(now, "site"));
+        });
         A((e, now) => e.terminate(now, "site"));
         p.net.runFor(300_000);
       } catch (e) {
