@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULTS, formatConfigError, LOG_LEVELS, type LogLevel, type TsipsecConfig } from "../config/index.js";
@@ -56,6 +57,7 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
   program
     .name("tsipsec")
     .description("IPsec (IKEv2, ESP) VPN gateway in TypeScript")
+    .version(packageVersion(), "-V, --version")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: io.stderr, writeOut: io.stdout });
@@ -249,4 +251,15 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
     throw e;
   }
   return code;
+}
+
+/** The version in package.json (src/cli and dist/cli are both two levels below the package root). */
+function packageVersion(): string {
+  try {
+    const pkg: unknown = createRequire(import.meta.url)("../../package.json");
+    const v = (pkg as { version?: unknown }).version;
+    return typeof v === "string" ? v : "unknown";
+  } catch {
+    return "unknown";
+  }
 }

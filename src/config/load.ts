@@ -15,7 +15,7 @@
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import type { AuthConfig, ChildConfig, ConnectionConfig, EngineConfig, SharedSecret } from "../ike/api.js";
-import { parseProposalString, ProposalStringError } from "../ike/negotiation/proposal-strings.js";
+import { parseProposalString, PROPOSAL_KEYWORDS, ProposalStringError } from "../ike/negotiation/proposal-strings.js";
 import { parseTs, TsParseError } from "../ike/negotiation/traffic-selectors.js";
 import { Secret } from "../crypto/secret.js";
 import { parseIpAddress } from "../wire/ip.js";
@@ -358,7 +358,13 @@ function proposalsOf(texts: readonly string[], protocol: "ike" | "esp", path: Co
       out.push(...parseProposalString(text, protocol));
     } catch (e) {
       if (!(e instanceof ProposalStringError)) throw e;
-      err([...path, i], e.message);
+      const token = e.token.toLowerCase();
+      if (token !== "" && token !== e.proposal.toLowerCase() && !PROPOSAL_KEYWORDS.has(token)) {
+        const hint = closest(token, [...PROPOSAL_KEYWORDS.keys()]);
+        err([...path, i], `unknown algorithm "${e.token}" in proposal "${e.proposal}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}; ${e.allowed}`);
+      } else {
+        err([...path, i], e.message);
+      }
     }
   });
   // swanctl numbers the proposals of all list entries together, first = most preferred.

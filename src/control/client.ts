@@ -22,6 +22,12 @@ export class ControlClientError extends Error {
 let nextId = 1;
 
 /**
+ * Longer than the server's default handler timeout (10 s), so a slow operation is reported by the
+ * daemon ("did not answer \"up\" within ...") rather than cut off by the client.
+ */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 15_000;
+
+/**
  * Sends `req` to the daemon listening on `path` and resolves to the op's result.
  * Rejects with a {@link ControlError} when the daemon answered with an error (its code and
  * message), or a {@link ControlClientError} when there is no daemon at `path` (`not-running`:
@@ -29,7 +35,7 @@ let nextId = 1;
  * ours to use (`permission`), no answer came within `timeoutMs` (`timeout`), or the answer was
  * not a response frame (`protocol`).
  */
-export function controlRequest<K extends ControlOp>(path: string, req: Extract<ControlRequest, { op: K }>, timeoutMs = 10_000): Promise<ControlResults[K]> {
+export function controlRequest<K extends ControlOp>(path: string, req: Extract<ControlRequest, { op: K }>, timeoutMs = DEFAULT_CLIENT_TIMEOUT_MS): Promise<ControlResults[K]> {
   const id = nextId++;
   return new Promise<ControlResults[K]>((resolve, reject) => {
     const socket = createConnection(path);

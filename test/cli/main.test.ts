@@ -249,6 +249,12 @@ describe("exit code 2: usage and configuration errors", () => {
     expect(r.err).not.toBe("");
   });
 
+  it("--version prints package.json's version", async () => {
+    const r = await run("--version");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it("--help exits 0", async () => {
     const r = await run("--help");
     expect(r.code).toBe(0);
