@@ -149,9 +149,9 @@ export class DataPlane {
         if (isDecodeError(e)) return this.drop("MALFORMED");
         throw e;
       }
-      const off = sel.payloadOffset;
-      if (sel.protocol !== 51 && !(sel.family === 4 && bytes[9] === 51)) return this.drop("MALFORMED");
-      const ahAt = sel.family === 4 ? ((bytes[0] as number) & 0x0f) * 4 : off;
+      // AH directly after the IPv4 header or the IPv6 base header (what ah.ts produces).
+      if (bytes[sel.family === 4 ? 9 : 6] !== 51) return this.drop("MALFORMED");
+      const ahAt = sel.family === 4 ? ((bytes[0] as number) & 0x0f) * 4 : 40;
       if (bytes.length < ahAt + 12) return this.drop("MALFORMED");
       spi = readU32(bytes, ahAt + 4);
     } else {

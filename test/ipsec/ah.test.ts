@@ -182,8 +182,8 @@ describe("RFC 4302 s3.4.3 AH anti-replay and ESN", () => {
 });
 
 describe("AH through the data plane (IP protocol 51)", () => {
-  it("outbound gives a whole IP packet; inbound with protocol 51 gives the inner packet", () => {
-    const { out, in: inb } = ahPair("tunnel", 4, 4);
+  for (const outer of [4, 6] as const) it(`outbound gives a whole IPv${outer} packet; inbound with protocol 51 gives the inner packet`, () => {
+    const { out, in: inb } = ahPair("tunnel", outer, 4);
     const spd = new Spd();
     spd.add({ id: 1, action: "PROTECT", selectors: [trafficSelector({ local: cidr("198.18.1.0/24"), remote: cidr("198.18.2.0/24") })] });
     const sadA = new Sad();
@@ -193,7 +193,7 @@ describe("AH through the data plane (IP protocol 51)", () => {
     const a = new DataPlane({ spd, sad: sadA });
     const b = new DataPlane({ spd: new Spd(), sad: sadB });
     const r = a.outbound(0, inner4());
-    expect(r).toMatchObject({ kind: "toNetwork", ipHeaderIncluded: true, to: { address: "192.0.2.2" } });
+    expect(r).toMatchObject({ kind: "toNetwork", ipHeaderIncluded: true, to: { address: outer === 4 ? "192.0.2.2" : "2001:db8:ff::2" } });
     if (r.kind !== "toNetwork") return;
     expect(b.inbound(0, r.bytes, { address: "192.0.2.1" }, 51)).toEqual({ kind: "toTunnel", bytes: inner4() });
     expect(b.inbound(0, r.bytes.subarray(0, 30), { address: "192.0.2.1" }, 51)).toEqual({ kind: "drop", reason: "MALFORMED" });
