@@ -269,6 +269,30 @@ describe("RFC 4303 s3.3/s3.4 through the data plane: one gateway native, the pee
   });
 });
 
+describe("scratchOutput: results are views into one buffer per context and direction", () => {
+  it("same bytes as fresh outputs; the next call on the context reuses the buffer", () => {
+    const pure = getEncr(20, 128);
+    const keymat = new Uint8Array(20).fill(9);
+    const fresh = withNativeEncr(pure, addon).create(new Secret(keymat.slice()));
+    const scratch = withNativeEncr(pure, addon, { scratchOutput: true }).create(new Secret(keymat.slice()));
+    const iv = new Uint8Array(8).fill(2);
+    const aad = new Uint8Array(8);
+    const a = scratch.encrypt(iv, new Uint8Array(100).fill(1), aad);
+    const aHex = toHex(a);
+    expect(aHex).toBe(toHex(fresh.encrypt(iv, new Uint8Array(100).fill(1), aad)));
+    const b = scratch.encrypt(iv, new Uint8Array(100).fill(2), aad);
+    expect(b.buffer).toBe(a.buffer); // documented: valid until the next call
+    expect(toHex(a)).not.toBe(aHex);
+    const opened = scratch.decrypt(iv, b, aad);
+    expect(toHex(opened ?? new Uint8Array(0))).toBe(toHex(new Uint8Array(100).fill(2)));
+    expect(opened?.buffer).not.toBe(b.buffer); // open and seal have separate buffers
+    // A payload larger than the scratch cap gets a fresh array.
+    const big = scratch.encrypt(iv, new Uint8Array(0x10000 + 600), aad);
+    expect(big.buffer).not.toBe(b.buffer);
+    expect(toHex(big)).toBe(toHex(fresh.encrypt(iv, new Uint8Array(0x10000 + 600), aad)));
+  });
+});
+
 describe("batch API: many packets per call into one buffer", () => {
   const encr = getEncr(20, 128);
   const keymat = new Uint8Array(20).map((_, i) => 0xa0 + i);

@@ -15,4 +15,4 @@ export {
   type NativeAddon,
   type NativeHandle,
 } from "./addon.js";
-export { isNativeContext, NativeAead, nativeAeadKind, nativeEncrWrapper, nativeSupports, withNativeEncr } from "./aead.js";
+export { isNativeContext, NativeAead, type NativeEncrOptions, nativeAeadKind, nativeEncrWrapper, nativeSupports, withNativeEncr } from "./aead.js";
