@@ -485,18 +485,18 @@ export class IkeEngine implements EngineCore {
         return;
       case "createChild":
         if (!established) return;
-        return startCreateChild(this, now, sa, task.child, task.trigger, undefined);
+        return startCreateChild(this, now, sa, task.child, task.trigger, undefined, task.keGroup);
       case "rekeyChild": {
         const c = sa.children.get(task.childId);
         if (!established || !c || c.state !== "installed") return;
-        return startCreateChild(this, now, sa, c.config, undefined, c);
+        return startCreateChild(this, now, sa, c.config, undefined, c, task.keGroup);
       }
       case "deleteChild":
         startDeleteChild(this, now, sa, task.childId, task.reason);
         return;
       case "rekeyIke":
         if (!established) return;
-        return startRekeyIke(this, now, sa);
+        return startRekeyIke(this, now, sa, task.keGroup);
       case "deleteIke":
         return startDeleteIke(this, now, sa, task.reason);
       case "dpd":

@@ -42,10 +42,11 @@ export interface IkeSuite {
 /** Exchanges this SA still wants to initiate, started in order when the window is free. */
 export type IkeTask =
   | { kind: "auth" }
-  | { kind: "createChild"; child: ChildConfig; trigger: TrafficSelector | undefined }
-  | { kind: "rekeyChild"; childId: number }
+  /** `keGroup`: the PFS group the responder asked for with INVALID_KE_PAYLOAD (s1.3). */
+  | { kind: "createChild"; child: ChildConfig; trigger: TrafficSelector | undefined; keGroup?: number }
+  | { kind: "rekeyChild"; childId: number; keGroup?: number }
   | { kind: "deleteChild"; childId: number; reason: string }
-  | { kind: "rekeyIke" }
+  | { kind: "rekeyIke"; keGroup?: number }
   | { kind: "deleteIke"; reason: string }
   | { kind: "dpd" };
 
@@ -69,8 +70,10 @@ export type ActiveExchange =
       tsr: TrafficSelector[];
       transport: boolean;
       trigger: TrafficSelector | undefined;
+      /** INVALID_KE_PAYLOAD retries already done for this request. */
+      keRetried: boolean;
     }
-  | { kind: "rekeyIke"; newSpi: bigint; nonce: Uint8Array; ke: KeyExchange; proposals: Proposal[] }
+  | { kind: "rekeyIke"; newSpi: bigint; nonce: Uint8Array; ke: KeyExchange; proposals: Proposal[]; keRetried: boolean }
   | { kind: "deleteChild"; childId: number; reason: string }
   | { kind: "deleteIke"; reason: string }
   | { kind: "dpd" };

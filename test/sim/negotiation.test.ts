@@ -5,7 +5,7 @@
  * traversal (s2.23), fragmentation (RFC 7383) and INITIAL_CONTACT (s3.10.1).
  */
 import { describe, it, expect } from "vitest";
-import { makePair, pairedChildren, errorsOf, A_ID, B_ID, B_ADDR, sitePair, type Pair, type SideOptions } from "./fixtures.js";
+import { makePair, pairedChildren, errorsOf, child, A_ID, B_ID, B_ADDR, sitePair, type Pair, type SideOptions } from "./fixtures.js";
 import { IkeEngine } from "../../src/ike/engine.js";
 import { formatTs } from "../../src/ike/negotiation/traffic-selectors.js";
 import { decodeHeader } from "../../src/wire/ike/header.js";
@@ -81,6 +81,41 @@ describe("RFC 7296 s1.2: INVALID_KE_PAYLOAD", () => {
     expect([...n.data]).toEqual([0, 19]);
     // The refusal kept no state on the responder: one IKE SA only.
     expect(p.engB.listSas(p.net.now).length).toBe(1);
+  });
+
+  it("CREATE_CHILD_SA with PFS: the responder's INVALID_KE_PAYLOAD makes the initiator retry with its group (s1.3)", () => {
+    const kids = (side: "a" | "b") => {
+      const pfs = side === "a" ? ["aes128gcm16-x25519-ecp256"] : ["aes128gcm16-ecp256"];
+      return side === "a"
+        ? [child("net", ["198.18.1.0/24"], ["198.18.2.0/24"]), child("pfs", ["198.18.3.0/24"], ["198.18.4.0/24"], { espProposals: pfs })]
+        : [child("net", ["198.18.2.0/24"], ["198.18.1.0/24"]), child("pfs", ["198.18.4.0/24"], ["198.18.3.0/24"], { espProposals: pfs })];
+    };
+    const p = makePair("child-invalid-ke", { children: kids("a") }, { children: kids("b") });
+    start(p);
+    // CREATE_CHILD_SA { SA, Ni, KEi(31), TSi, TSr } -->  <-- { N(INVALID_KE_PAYLOAD, 19) }
+    // CREATE_CHILD_SA { SA, Ni, KEi(19), TSi, TSr } -->  <-- { SA, Nr, KEr(19), TSi, TSr }
+    expect(p.net.runUntil(() => p.a.installed.size === 2 && p.b.installed.size === 2, 30_000)).toBe(true);
+    expect(errorsOf(p.a)).toEqual([]);
+    expect(p.a.events.some((e) => e.message.includes("peer wants KE group 19"))).toBe(true);
+    expect(p.engA.listSas(p.net.now)[0]!.children.find((c) => c.name === "pfs")!.ke).toBe("ECP_256");
+    // The rekey of that Child SA remembers nothing and goes through the same retry.
+    p.net.call(p.a, (e, now) => (e as IkeEngine).rekeyChild(now, "site", "pfs"));
+    p.net.runFor(30_000);
+    expect(pairedChildren(p.a, p.b).length).toBe(2);
+    expect(errorsOf(p.a)).toEqual([]);
+  });
+
+  it("IKE SA rekey: INVALID_KE_PAYLOAD makes the initiator retry with the responder's group", () => {
+    const p = makePair("ike-rekey-invalid-ke", { ikeProposals: ["aes128gcm16-prfsha256-ecp256-x25519"] }, { ikeProposals: ["aes128gcm16-prfsha256-ecp256"] });
+    start(p);
+    expect(ok(p)).toBe(true);
+    // B now only wants Curve25519 (a reload); A's rekey with ECP_256 is refused, then retried.
+    p.engB.updateConfig(sitePair({}, { ikeProposals: ["aes128gcm16-prfsha256-x25519"] }).b);
+    p.net.call(p.a, (e, now) => (e as IkeEngine).rekeyIke(now, "site"));
+    p.net.runFor(30_000);
+    expect(errorsOf(p.a)).toEqual([]);
+    expect(p.engA.listSas(p.net.now).map((s) => s.ke)).toEqual(["CURVE25519"]);
+    expect(p.engB.listSas(p.net.now).map((s) => s.ke)).toEqual(["CURVE25519"]);
   });
 
   it("a group the initiator never proposed ends the attempt with an error", () => {

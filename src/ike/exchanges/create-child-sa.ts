@@ -75,9 +75,21 @@ function shared(ke: import("../../crypto/types.js").KeyExchange, peer: Uint8Arra
 // ---------------------------------------------------------------------------------------------
 // Initiator
 
-export function startCreateChild(core: EngineCore, now: Millis, sa: IkeSa, child: ChildConfig, trigger: TrafficSelector | undefined, rekey: ChildSa | undefined): void {
+/** The KE groups of a proposal list (for an INVALID_KE_PAYLOAD answer, s1.2/s1.3). */
+function proposedGroups(proposals: Proposal[]): number[] {
+  return proposals.flatMap((p) => p.transforms.filter((t) => t.type === TransformType.KE && t.id !== 0).map((t) => t.id));
+}
+
+/** The group named by INVALID_KE_PAYLOAD's 2-byte data, or 0. */
+function invalidKeGroup(ps: Payload[]): number | undefined {
+  const n = findNotify(ps, NotifyType.INVALID_KE_PAYLOAD);
+  if (!n) return undefined;
+  return n.data.length === 2 ? ((n.data[0] as number) << 8) | (n.data[1] as number) : 0;
+}
+
+export function startCreateChild(core: EngineCore, now: Millis, sa: IkeSa, child: ChildConfig, trigger: TrafficSelector | undefined, rekey: ChildSa | undefined, keGroup?: number): void {
   const spi = core.newChildSpi();
-  const group = pfsGroup(child);
+  const group = keGroup ?? pfsGroup(child);
   const ke = group !== 0 ? getKeGroup(group).generate(core.random) : undefined;
   const nonce = core.random.bytes(NONCE_LENGTH);
   const proposals = espProposals(child, spi, true);
@@ -96,6 +108,7 @@ export function startCreateChild(core: EngineCore, now: Millis, sa: IkeSa, child
   const dedup = payloads.filter((p, i) => p.type !== 33 || i === payloads.findIndex((q) => q.type === 33));
   core.sendRequest(now, sa, ExchangeType.CREATE_CHILD_SA, dedup, {
     kind: "createChild", child, rekeyOf: rekey?.id, childSpi: spi, nonce, ke, proposals, tsi: sel.tsi, tsr: sel.tsr, transport, trigger,
+    keRetried: keGroup !== undefined,
   });
 }
 
@@ -120,11 +133,18 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
     }
     return;
   }
-  const invalidKe = findNotify(ps, NotifyType.INVALID_KE_PAYLOAD);
-  if (invalidKe && active.ke) {
+  const wanted = invalidKeGroup(ps);
+  if (wanted !== undefined) {
     restoreOld();
-    const wanted = invalidKe.data.length === 2 ? ((invalidKe.data[0] as number) << 8) | (invalidKe.data[1] as number) : 0;
-    core.log("error", "child", `INVALID_KE_PAYLOAD: peer wants KE group ${wanted} for Child SA ${active.child.name}, we sent ${active.ke.group}`, { connection: conn, child: active.child.name, notify: "INVALID_KE_PAYLOAD" });
+    // s1.3: retry once with the group the responder wants, if we proposed it.
+    if (!active.keRetried && wanted !== active.ke?.group && proposedGroups(active.proposals).includes(wanted)) {
+      core.log("info", "child", `peer wants KE group ${wanted} for Child SA ${active.child.name}, retrying (RFC 7296 s1.3)`, { connection: conn, child: active.child.name });
+      sa.tasks.unshift(active.rekeyOf === undefined
+        ? { kind: "createChild", child: active.child, trigger: active.trigger, keGroup: wanted }
+        : { kind: "rekeyChild", childId: active.rekeyOf, keGroup: wanted });
+      return;
+    }
+    core.log("error", "child", `INVALID_KE_PAYLOAD: peer wants KE group ${wanted} for Child SA ${active.child.name}, we sent ${active.ke?.group ?? "none"} and offered ${formatProposals(active.proposals)}`, { connection: conn, child: active.child.name, notify: "INVALID_KE_PAYLOAD" });
     return;
   }
   if (findNotify(ps, NotifyType.CHILD_SA_NOT_FOUND)) {
@@ -185,15 +205,15 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
   sa.tasks.unshift({ kind: "deleteChild", childId: old.id, reason: "rekeyed" });
 }
 
-export function startRekeyIke(core: EngineCore, now: Millis, sa: IkeSa): void {
+export function startRekeyIke(core: EngineCore, now: Millis, sa: IkeSa, keGroup?: number): void {
   const newSpi = core.newIkeSpi();
   const proposals = ikeProposals(sa.connection).map((p) => ({ ...p, spi: spi8(newSpi) }));
-  const group = sa.suite?.keGroup || preferredGroup(proposals) || 0;
+  const group = keGroup ?? (sa.suite?.keGroup || preferredGroup(proposals) || 0);
   const ke = getKeGroup(group).generate(core.random);
   const nonce = core.random.bytes(NONCE_LENGTH);
   sa.state = "established";
   core.sendRequest(now, sa, ExchangeType.CREATE_CHILD_SA, [saPayload(proposals), noncePayload(nonce), kePayload(group, ke.publicValue)],
-    { kind: "rekeyIke", newSpi, nonce, ke, proposals });
+    { kind: "rekeyIke", newSpi, nonce, ke, proposals, keRetried: keGroup !== undefined });
 }
 
 /** Builds the new IKE SA of a rekey (s2.18); `weInitiated` is our role in the CREATE_CHILD_SA. */
@@ -257,6 +277,12 @@ export function handleRekeyIkeResponse(core: EngineCore, now: Millis, sa: IkeSa,
       sa.timers.set("retryTask", now + retryDelay(core));
       core.log("info", "ike", "TEMPORARY_FAILURE for our IKE SA rekey; retrying later", { connection: conn });
     }
+    return;
+  }
+  const wanted = invalidKeGroup(ps);
+  if (wanted !== undefined && !active.keRetried && wanted !== active.ke.group && proposedGroups(active.proposals).includes(wanted) && sa.state === "established" && !sa.passiveRekey) {
+    core.log("info", "ike", `peer wants KE group ${wanted} for the IKE SA rekey, retrying (RFC 7296 s1.2)`, { connection: conn });
+    sa.tasks.unshift({ kind: "rekeyIke", keGroup: wanted });
     return;
   }
   const err = errorNotifies(ps)[0];
