@@ -8,7 +8,7 @@
  * the ones listed in pending.ts (failing because of a tsipsec bug or missing feature), outside
  * CI's default include.
  */
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { SITE_TO_SITE_ADDRESSES, type Topology } from "../../../src/drivers/netns.js";
@@ -76,17 +76,11 @@ export async function withPair(ctx: InteropContext, caseId: string, setup: PairS
     await ss.load([setup.b]);
     ts = await TsipsecGateway.start({ topology: topo, namespace: topo.ns.gwA, label: "gw-a", ...setup.ts }, [setup.a]);
     await body({ ts, ss });
+    if (process.env["TSIPSEC_INTEROP_KEEP_ALL"] === "1") keepLogs(caseId, ts, ss, undefined);
   } catch (e) {
     const logs = [ts?.logTail(80), ss?.logTail(80)].filter((x) => x !== undefined).join("\n");
     console.error(`[${caseId}] failed: ${e instanceof Error ? e.message : String(e)}\n${logs}`);
-    const keep = process.env["TSIPSEC_INTEROP_LOG_DIR"];
-    if (keep !== undefined && keep !== "") {
-      const dir = join(keep, caseId.replace(/[^a-zA-Z0-9._-]+/g, "_"));
-      mkdirSync(dir, { recursive: true });
-      if (ts !== undefined) writeFileSync(join(dir, "tsipsec.log"), ts.log());
-      if (ss !== undefined) cpSync(ss.logPath, join(dir, "charon.log"), { force: true });
-      writeFileSync(join(dir, "error.txt"), e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e));
-    }
+    keepLogs(caseId, ts, ss, e);
     throw e;
   } finally {
     try {
@@ -95,6 +89,20 @@ export async function withPair(ctx: InteropContext, caseId: string, setup: PairS
       await ss?.dispose();
     }
   }
+}
+
+/**
+ * Copies both logs (and the error) to $TSIPSEC_INTEROP_LOG_DIR/<case> when that is set: for the
+ * failure report (and, with TSIPSEC_INTEROP_KEEP_ALL=1, for passing cases too).
+ */
+function keepLogs(caseId: string, ts: TsipsecGateway | undefined, ss: StrongSwan | undefined, error: unknown): void {
+  const keep = process.env["TSIPSEC_INTEROP_LOG_DIR"];
+  if (keep === undefined || keep === "") return;
+  const dir = join(keep, caseId.replace(/[^a-zA-Z0-9._-]+/g, "_"));
+  mkdirSync(dir, { recursive: true });
+  if (ts !== undefined) writeFileSync(join(dir, "tsipsec.log"), ts.log());
+  if (ss !== undefined && existsSync(ss.logPath)) cpSync(ss.logPath, join(dir, "charon.log"), { force: true });
+  if (error !== undefined) writeFileSync(join(dir, "error.txt"), error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : String(error));
 }
 
 /** Brings the tunnel up from the side `role` names. */
@@ -470,6 +478,8 @@ function dpdCase(): InteropCase {
           await p.ss.stop("SIGKILL");
           // Idle 2 s, then INFORMATIONAL {} retransmitted 1 + 1.4 + 1.96 + 2.7 s: gone well within 30 s.
           await waitFor("tsipsec to declare the peer dead and delete its SAs", async () => (await p.ts.listSas()).length === 0, { timeoutMs: 30_000, intervalMs: 500 });
+          // It was the liveness check (an empty INFORMATIONAL) that went unanswered, not some other exchange.
+          expect(p.ts.grepLog(/INFORMATIONAL/).length, "tsipsec's log names the unanswered INFORMATIONAL").toBeGreaterThan(0);
         },
       ),
   };
@@ -498,6 +508,7 @@ function initialContactCase(): InteropCase {
         });
         expectAgreement(second, base, "tsipsec-responder");
         expect((await p.ts.listSas()).map((s) => s.spiI), "the stale IKE SA is gone").toEqual([second.ss.initiatorSpi]);
+        expect(p.ts.grepLog(/INITIAL_CONTACT/).length, "tsipsec's log says why the old IKE SA went").toBeGreaterThan(0);
         await expectTraffic(ctx, p);
         await tearDown(p, "strongswan");
       }),
