@@ -125,7 +125,6 @@ export function parseConfig(yamlText: string): ConfigResult {
   const connections: ConnectionConfig[] = [];
   for (const [name, raw] of Object.entries(parsed.data.connections ?? {})) {
     const built = buildConnection(name, raw, parsed.data.daemon ?? {}, err);
-    if (built === undefined) continue;
     connections.push(built.config);
     written[name] = built.written;
     if (secretsOk) checkPsk(built.config, secrets, err);
@@ -340,6 +339,13 @@ function checkPsk(conn: ConnectionConfig, secrets: readonly SharedSecret[], err:
 
 const ANY_ADDRS = new Set(["%any", "%any4", "%any6"]);
 
+/** A list key's value, or its default when absent; an explicitly empty list is an error (it would match or offer nothing). */
+function listOr(value: string[] | undefined, fallback: readonly string[], path: ConfigPath, err: ErrFn): string[] {
+  if (value === undefined) return [...fallback];
+  if (value.length === 0) err(path, `must not be empty; omit the key for the default (${fallback.join(", ")})`);
+  return value;
+}
+
 function checkAddrs(addrs: readonly string[], path: ConfigPath, err: ErrFn): void {
   addrs.forEach((a, i) => {
     if (ANY_ADDRS.has(a)) return;
@@ -406,13 +412,13 @@ function buildConnection(
   raw: RawConnection,
   daemon: RawDaemon,
   err: ErrFn,
-): { config: ConnectionConfig; written: WrittenConnection } | undefined {
+): { config: ConnectionConfig; written: WrittenConnection } {
   const path = ["connections", name];
-  const localAddrs = raw.local_addrs ?? ["%any"];
-  const remoteAddrs = raw.remote_addrs ?? ["%any"];
+  const localAddrs = listOr(raw.local_addrs, ["%any"], [...path, "local_addrs"], err);
+  const remoteAddrs = listOr(raw.remote_addrs, ["%any"], [...path, "remote_addrs"], err);
   checkAddrs(localAddrs, [...path, "local_addrs"], err);
   checkAddrs(remoteAddrs, [...path, "remote_addrs"], err);
-  const proposalTexts = raw.proposals ?? [...DEFAULTS.proposals];
+  const proposalTexts = listOr(raw.proposals, DEFAULTS.proposals, [...path, "proposals"], err);
   const proposals = proposalsOf(proposalTexts, "ike", [...path, "proposals"], err);
   const rekeyTime = raw.rekey_time ?? DEFAULTS.ikeRekeyTimeSeconds;
   // strongSwan's default local identity is our address; the peer's is %any (accept what it sends).
@@ -469,9 +475,9 @@ function buildChild(
   path: ConfigPath,
   err: ErrFn,
 ): { config: ChildConfig; written: WrittenChild } {
-  const espTexts = raw.esp_proposals ?? [...DEFAULTS.espProposals];
-  const localTsTexts = raw.local_ts ?? [...DEFAULTS.localTs];
-  const remoteTsTexts = raw.remote_ts ?? [...DEFAULTS.remoteTs];
+  const espTexts = listOr(raw.esp_proposals, DEFAULTS.espProposals, [...path, "esp_proposals"], err);
+  const localTsTexts = listOr(raw.local_ts, DEFAULTS.localTs, [...path, "local_ts"], err);
+  const remoteTsTexts = listOr(raw.remote_ts, DEFAULTS.remoteTs, [...path, "remote_ts"], err);
   const rekeyTime = raw.rekey_time ?? DEFAULTS.childRekeyTimeSeconds;
   const lifeTime = raw.life_time ?? Math.round(rekeyTime * DEFAULTS.lifeOverRekey);
   if (rekeyTime > 0 && lifeTime > 0 && lifeTime <= rekeyTime) {

@@ -484,6 +484,9 @@ describe("errors name the key path and what is allowed", () => {
     ["no children", (d) => { conn(d)["children"] = {}; }, "connections.site-a.children", /at least one child/],
     ["bad listen address", (d) => { d["daemon"] = { listen: "0.0.0.0, localhost" }; }, "daemon.listen[1]", /not an IP address/],
     ["initiating without a peer address", (d) => { conn(d)["remote_addrs"] = "%any"; child(d)["start_action"] = "start"; }, "connections.site-a.children.net.start_action", /remote_addrs has no IP address/],
+    ["empty proposals list", (d) => { conn(d)["proposals"] = []; }, "connections.site-a.proposals", /must not be empty; omit the key for the default \(default\)/],
+    ["empty esp_proposals string", (d) => { child(d)["esp_proposals"] = ""; }, "connections.site-a.children.net.esp_proposals", /must not be empty/],
+    ["empty remote_ts", (d) => { child(d)["remote_ts"] = []; }, "connections.site-a.children.net.remote_ts", /must not be empty/],
     ["TUN name too long", (d) => { d["daemon"] = { tun: { name: "a-very-long-tun-name" } }; }, "daemon.tun.name", /15 characters/],
   ])("%s", (_what, mutate, path, message) => {
     const d = baseDoc();
