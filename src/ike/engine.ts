@@ -1,4 +1,22 @@
 /**
+ * API
+ *   new IkeEngine(config: EngineConfig, random: Random, now: Millis)
+ *   handleDatagram(now, d: InboundDatagram): void         // never throws; garbage is dropped
+ *   handleTimeout(now): void                               // call at (or after) nextDeadline()
+ *   initiate(now, connection: string, child?: string): void
+ *   acquire(now, connection, child, triggeringSelector?: TrafficSelector): void
+ *   terminate(now, connection): void                       // D(IKE) with the peer, children go too
+ *   terminateChild(now, connection, child): void           // D(ESP)
+ *   rekeyChild(now, connection, child?): void
+ *   rekeyIke(now, connection): void
+ *   updateConfig(config: EngineConfig): void               // reload; running SAs keep going
+ *   pollOutput(): IkeOutput | undefined                    // drain after every call
+ *   nextDeadline(): Millis | undefined
+ *   listSas(now): IkeSaStatus[]                            // status.ts, same shape as control/protocol.ts
+ * Outputs (api.ts IkeOutput): transmit (from/to; port 4500 after NAT detection or `encap`, the
+ * daemon adds the non-ESP marker), installChildSa, deleteChildSa, ikeSaEstablished, ikeSaClosed,
+ * event. Events carry `fields.connection` whenever an SA is known.
+ *
  * The IKEv2 engine (RFC 7296), sans-IO: the endpoint that demultiplexes datagrams to IKE SAs by
  * SPI, keeps half-open SAs and COOKIEs, runs every exchange through its module in
  * src/ike/exchanges/, and turns timers into retransmissions, rekeys, liveness checks and expiry.
