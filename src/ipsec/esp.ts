@@ -153,7 +153,7 @@ function seal(sa: SecurityAssociation, payload: Uint8Array, nextHeader: number, 
   encodeEspTrailer(pt, payloadLength + tfc, padLength, nextHeader);
 
   const ivLength = encr.ivLength;
-  const iv = sa.ivBuffer.subarray(0, ivLength);
+  const iv = sa.iv;
   sa.ivSource.fill(sa.ivBuffer, 0, ivLength, sa.seqHi, sa.seqLo);
   const icvLength = sa.integ?.icvLength ?? 0;
   const sealedLength = ptLength + (encr.aead ? encr.icvLength : 0);

@@ -197,6 +197,8 @@ export class SecurityAssociation {
   exhausted = false;
   /** Per-SA scratch, preallocated. */
   readonly ivBuffer: Uint8Array;
+  /** `ivBuffer` cut to the cipher's IV length (a view made once, not per packet). */
+  readonly iv: Uint8Array;
   readonly aad: Uint8Array;
   readonly seqHiBytes: Uint8Array;
   readonly selectorScratch: PacketSelector = newPacketSelector();
@@ -240,6 +242,7 @@ export class SecurityAssociation {
     }
     const ivLength = this.encr?.ivLength ?? 0;
     this.ivBuffer = new Uint8Array(Math.max(ivLength, 1));
+    this.iv = this.ivBuffer.subarray(0, ivLength);
     this.aad = new Uint8Array(this.esn ? 12 : 8);
     this.seqHiBytes = new Uint8Array(4);
     if (p.ivSource) {
