@@ -108,7 +108,12 @@ export const childSchema = section({
 // `.nullable()` (not a union with null) so errors inside an entry keep their own key path.
 const sectionMap = <T extends z.ZodType>(value: T, what: string) =>
   z
-    .record(z.string(), value, { error: `expected a mapping of ${what} by name` })
+    .record(
+      z.string(),
+      // `net:` with nothing after it (YAML null) means "all defaults", as an empty swanctl section does.
+      value.nullable().transform((v) => v ?? ({} as z.output<T>)),
+      { error: `expected a mapping of ${what} by name` },
+    )
     .nullable()
     .transform((v) => v ?? {});
 

@@ -125,6 +125,15 @@ describe("swanctl.conf(5) defaults for missing keys", () => {
     expect(s?.remote).toEqual({ auth: "psk", id: "%any" });
   });
 
+  it("an empty child section (YAML null) is all defaults", () => {
+    const d = baseDoc();
+    (conn(d)["children"] as Doc)["net"] = null;
+    const net = load(d).engine.connections[0]?.children[0];
+    expect(net?.name).toBe("net");
+    expect(net?.localTs.map(formatTs)).toEqual(["192.0.2.1/32"]);
+    expect(net?.remoteTs.map(formatTs)).toEqual(["192.0.2.2/32"]);
+  });
+
   it("an empty daemon section and absent sections use the defaults", () => {
     const d = baseDoc();
     d["daemon"] = null;
