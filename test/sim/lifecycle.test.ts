@@ -3,6 +3,8 @@ import { makePair, pairedChildren, errorsOf, child, type Pair } from "./fixtures
 import type { IkeEngine } from "../../src/ike/engine.js";
 import { decodeHeader } from "../../src/wire/ike/header.js";
 import { ExchangeType } from "../../src/wire/ike/constants.js";
+import { decodeMessage } from "../../src/wire/ike/message.js";
+import { decryptSk } from "../../src/ike/protection.js";
 
 function up(p: Pair, a = {}, timeout = 10_000): void {
   void a;
@@ -38,6 +40,20 @@ describe("RFC 7296 s1.4.1: INFORMATIONAL DELETE", () => {
     expect(p.a.installed.size).toBe(0);
     expect(p.b.installed.size).toBe(0);
     expect(p.a.deleteLog.map((d) => d.spiIn)).toEqual([sa!.spiIn]);
+    // s1.4.1: B's request names B's inbound SPI; A's answer names the paired SPI, A's inbound one.
+    const ikeB = [...p.engB.ikeSas()][0]!;
+    const ikeA = [...p.engA.ikeSas()][0]!;
+    const open = (bytes: Uint8Array, keys: NonNullable<typeof ikeB.skKeys>["inbound"]) => {
+      const r = decryptSk(bytes, decodeMessage(bytes), keys);
+      if (!r.ok) throw new Error(r.detail);
+      return r.payloads;
+    };
+    const req = p.b.sent.filter((x) => decodeHeader(x.bytes).exchangeType === ExchangeType.INFORMATIONAL).at(-1)!;
+    const res = p.a.sent.filter((x) => decodeHeader(x.bytes).exchangeType === ExchangeType.INFORMATIONAL).at(-1)!;
+    const dReq = open(req.bytes, ikeA.skKeys!.inbound).find((x) => x.type === 42) as { spis: Uint8Array[] };
+    const dRes = open(res.bytes, ikeB.skKeys!.inbound).find((x) => x.type === 42) as { spis: Uint8Array[] };
+    expect(dReq.spis.map((b) => Buffer.from(b).readUInt32BE(0))).toEqual([sa!.spiOut]);
+    expect(dRes.spis.map((b) => Buffer.from(b).readUInt32BE(0))).toEqual([sa!.spiIn]);
     expect(p.a.closed.length).toBe(0);
     expect(p.engA.listSas(p.net.now)[0]!.state).toBe("ESTABLISHED");
   });

@@ -95,3 +95,49 @@ describe("RFC 7296 s2.23, RFC 7383 s2.3, RFC 7427 s4: IKE_SA_INIT notifies", () 
     }
   });
 });
+
+describe("swanctl --list-sas (listSas)", () => {
+  it("reports both ends with states, SPIs, identities, algorithms, timers, modes and selectors", () => {
+    const p = makePair("list", { encap: true, rekeyTimeSeconds: 14400, childRekeySeconds: 3000, childLifeSeconds: 3600 });
+    p.net.call(p.a, (e, now) => (e as IkeEngine).initiate(now, "site"));
+    expect(p.net.runUntil(() => p.a.installed.size === 1 && p.b.installed.size === 1, 10_000)).toBe(true);
+    p.net.runFor(10_000);
+    const [a] = p.engA.listSas(p.net.now);
+    const [b] = p.engB.listSas(p.net.now);
+    expect(a!.connection).toBe("site");
+    expect(a!.state).toBe("ESTABLISHED");
+    expect(a!.initiator).toBe(true);
+    expect(b!.initiator).toBe(false);
+    expect(a!.spiI).toBe(b!.spiI);
+    expect(a!.spiR).toBe(b!.spiR);
+    expect(a!.spiI).toMatch(/^[0-9a-f]{16}$/);
+    // encap: A is not behind a NAT, but its faked NATD source hash makes B believe A is (s2.23).
+    expect(a!.local).toEqual({ id: "gw-a.example", address: "192.0.2.1", port: 4500, behindNat: false });
+    expect(b!.remote).toEqual({ id: "gw-a.example", address: "192.0.2.1", port: 4500, behindNat: true });
+    expect(a!.remote.id).toBe("gw-b.example");
+    expect(a!.encr).toBe("AES_GCM_16-128");
+    expect(a!.integ).toBeUndefined();
+    expect(a!.prf).toBe("PRF_HMAC_SHA2_256");
+    expect(a!.ke).toBe("CURVE25519");
+    expect(a!.establishedSecondsAgo).toBeGreaterThanOrEqual(10);
+    expect(a!.rekeyInSeconds).toBeLessThanOrEqual(14400 - 10);
+    expect(a!.rekeyInSeconds).toBeGreaterThan(14400 * 0.9 - 11);
+    const ca = a!.children[0]!;
+    const cb = b!.children[0]!;
+    expect(ca.name).toBe("net");
+    expect(ca.state).toBe("INSTALLED");
+    expect(ca.mode).toBe("TUNNEL");
+    expect(ca.udpEncapsulation).toBe(true);
+    expect(ca.protocol).toBe("ESP");
+    expect(ca.encr).toBe("AES_GCM_16-128");
+    expect(ca.spiIn).toBe(cb.spiOut);
+    expect(ca.spiOut).toBe(cb.spiIn);
+    expect(ca.localTs).toEqual(["198.18.1.0/24"]);
+    expect(ca.remoteTs).toEqual(["198.18.2.0/24"]);
+    expect(ca.expiresInSeconds).toBeLessThanOrEqual(3600 - 10);
+    expect(ca.rekeyInSeconds).toBeLessThanOrEqual(3000 - 10);
+    expect(ca.rekeyInSeconds).toBeGreaterThan(3000 * 0.9 - 11);
+    expect(ca.installedSecondsAgo).toBeGreaterThanOrEqual(10);
+    expect(ca.reqid).toBe(1);
+  });
+});
