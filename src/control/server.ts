@@ -54,7 +54,13 @@ export async function startControlServer(path: string, handler: ControlHandler, 
 
   // Create the socket file with mode 0600 from the start (umask), not 0755-then-chmod: no window
   // in which another user could connect.
-  const oldUmask = process.umask(0o177);
+  // (process.umask cannot be set in a worker thread; there the chmod below is the only guard.)
+  let oldUmask: number | undefined;
+  try {
+    oldUmask = process.umask(0o177);
+  } catch {
+    oldUmask = undefined;
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       const onListenError = (e: Error): void => reject(e);
@@ -65,7 +71,7 @@ export async function startControlServer(path: string, handler: ControlHandler, 
       });
     });
   } finally {
-    process.umask(oldUmask);
+    if (oldUmask !== undefined) process.umask(oldUmask);
   }
   chmodSync(path, 0o600);
 
