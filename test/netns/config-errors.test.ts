@@ -1,8 +1,8 @@
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/drivers/iproute.js";
-import { createPair, GATEWAY_COMMAND, ping, type Pair } from "./harness.js";
+import { main } from "../../src/cli/main.js";
+import { createPair, ping, type Pair } from "./harness.js";
 
 /**
  * Operator mistakes get a clear message and exit code 2, and never disturb a running daemon:
@@ -10,11 +10,14 @@ import { createPair, GATEWAY_COMMAND, ping, type Pair } from "./harness.js";
  * socket; a failed `reload` leaves the running configuration (and the tunnel) untouched.
  */
 
-/** Runs the tsipsec CLI (from the sources) and returns its exit code and output. */
+/**
+ * Runs the tsipsec CLI in-process (the same `main` bin/tsipsec.js calls) and returns its exit code
+ * and output. `start` with a bad config returns before it opens anything, so it is safe here.
+ */
 async function cli(args: string[]): Promise<{ code: number | null; out: string }> {
-  const [cmd, ...prefix] = GATEWAY_COMMAND;
-  const r = await run(cmd as string, [...prefix, ...args], { allowFailure: true, timeoutMs: 60_000 });
-  return { code: r.code, out: r.stdout + r.stderr };
+  let out = "";
+  const code = await main(["node", "tsipsec", ...args], { stdout: (s) => (out += s), stderr: (s) => (out += s) });
+  return { code, out };
 }
 
 describe("configuration and control errors: exit code 2, clear messages, running daemon unaffected", () => {
