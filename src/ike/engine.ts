@@ -263,14 +263,18 @@ export class IkeEngine implements EngineCore {
   }
 
   newChildSpi(): number {
+    // Unique among installed SAs and the SPIs our outstanding requests offered; an offer that
+    // fails simply frees its SPI with the exchange.
+    const offered = new Set<number>();
+    for (const sa of this.#sas.values()) {
+      const a = sa.active;
+      if (a?.kind === "auth" || a?.kind === "createChild") offered.add(a.childSpi);
+    }
     for (;;) {
       const b = this.random.bytes(4);
       const spi = new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
       // SPIs 1..255 are reserved by IANA (RFC 4303 s2.1); 0 is never used.
-      if (spi > 255 && !this.#childSpis.has(spi)) {
-        this.#childSpis.add(spi);
-        return spi;
-      }
+      if (spi > 255 && !this.#childSpis.has(spi) && !offered.has(spi)) return spi;
     }
   }
 

@@ -82,7 +82,7 @@ export function connection(name: string, local: { addr: string; id: string; ts: 
 export function engineConfig(conns: ConnectionConfig[], o: SideOptions = {}): EngineConfig {
   return {
     connections: conns,
-    secrets: [{ ids: [A_ID, B_ID], secret: Secret.fromUtf8(o.psk ?? PSK) }],
+    secrets: [{ ids: [...new Set(conns.flatMap((c) => [c.local.id, c.remote.id]).filter((id) => id !== "%any"))], secret: Secret.fromUtf8(o.psk ?? PSK) }],
     cookieThreshold: o.cookieThreshold ?? 10,
     halfOpenTimeoutSeconds: 30,
   };

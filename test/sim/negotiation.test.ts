@@ -378,3 +378,25 @@ describe("RFC 7296 s3.10.1: INITIAL_CONTACT", () => {
     expect(pairedChildren(p.a, p.b).length).toBe(1);
   });
 });
+
+describe("RFC 7296 s3.5: identity types in IDi/IDr", () => {
+  const table: Array<{ name: string; a: string; b: string; bExpectsA?: string }> = [
+    { name: "ID_IPV4_ADDR both ways", a: "192.0.2.1", b: "192.0.2.2" },
+    { name: "ID_IPV6_ADDR", a: "2001:db8::1", b: "2001:db8::2" },
+    { name: "ID_FQDN", a: "gw-a.example", b: "gw-b.example" },
+    { name: "ID_RFC822_ADDR", a: "alice@example.com", b: "gw-b.example" },
+    { name: "ID_KEY_ID", a: "keyid:0a0b0c", b: "gw-b.example" },
+    { name: "responder accepts %any", a: "gw-a.example", b: "gw-b.example", bExpectsA: "%any" },
+  ];
+  for (const t of table) {
+    it(t.name, () => {
+      const p = makePair(`id-${t.name}`, { localId: t.a, remoteId: t.b, psk: "k" }, { localId: t.b, remoteId: t.bExpectsA ?? t.a, psk: "k" });
+      // With %any the responder's secret must name the initiator explicitly.
+      if (t.bExpectsA) p.engB.updateConfig({ ...sitePair({}, { localId: t.b, remoteId: "%any" }).b, secrets: [{ ids: [t.a, t.b], secret: Secret.fromUtf8("k") }] });
+      start(p);
+      expect(ok(p)).toBe(true);
+      expect(p.engB.listSas(p.net.now)[0]!.remote.id).toBe(t.a);
+      expect(p.engA.listSas(p.net.now)[0]!.remote.id).toBe(t.b);
+    });
+  }
+});
