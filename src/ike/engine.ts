@@ -347,7 +347,8 @@ export class IkeEngine implements EngineCore {
     sa.establishedAt = now;
     sa.lastInbound = now;
     sa.timers.clear("halfOpen");
-    this.#byInit.delete(initKey(sa.remote, sa.spiI));
+    // The IKE_SA_INIT index stays until the SA closes, so a late retransmitted IKE_SA_INIT
+    // cannot open a second half-open SA (it is ignored: its cached answer is gone).
     this.armIkeTimers(now, sa);
     if (sa.terminating) sa.tasks = [{ kind: "deleteIke", reason: "terminated by operator" }];
     this.emit({ kind: "ikeSaEstablished", ikeSaId: sa.id, connection: sa.connection.name });
