@@ -97,4 +97,18 @@ describe("site-to-site tunnel (RFC 4301 s5 packet processing, RFC 3948 UDP encap
     expect(up.message).toMatch(/established/);
     expect((await ping(topo, topo.ns.hostA, topo.addresses.hostB.v4, 2)).received).toBe(2);
   });
+
+  it("SIGTERM: deletes the SAs with the peer, removes routes, rules and the TUN, exits 0", async () => {
+    const { topo } = pair;
+    expect(await pair.gwB.installedChildren()).toHaveLength(1);
+    const code = await pair.gwA.stop(5000);
+    expect(code).toBe(0);
+    // No DPD in this configuration: only gw-a's INFORMATIONAL DELETE can have told gw-b.
+    await pair.gwB.waitFor("the peer's DELETE", (sas) => sas.length === 0, 3000);
+    const link = await topo.exec(topo.ns.gwA, "ip", ["link", "show", "tsipsec0"], { allowFailure: true });
+    expect(link.code).not.toBe(0);
+    const rules = await topo.exec(topo.ns.gwA, "ip", ["rule", "list"]);
+    expect(rules.stdout).not.toMatch(/lookup 4500/);
+    expect(pair.gwA.log).toMatch(/"msg":"stopped"/);
+  });
 });
