@@ -1,0 +1,310 @@
+/**
+ * Site-to-site tunnel throughput, CPU and latency: tsipsec vs strongSwan (kernel-libipsec) vs no
+ * IPsec, same topology, same proposals, same run (`npm run bench:tunnel`).
+ *
+ * Topology (src/drivers/netns.ts createSiteToSite, testbed.md):
+ *   host-a 198.18.1.10 -- gw-a 198.18.1.1 | 192.0.2.1 ==== 192.0.2.2 | 198.18.2.1 gw-b -- 198.18.2.10 host-b
+ * Configurations, each measured in turn:
+ *   plain      no IPsec: static routes between the sites through the gateways
+ *   strongswan charon 5.9.8 + kernel-libipsec on both gateways (test/support/strongswan.ts)
+ *   tsipsec    the tsipsec daemon on both gateways (test/interop/harness/tsipsec.ts), native ESP
+ *              path when the addon is built
+ *   tsipsec-pure (BENCH_TUNNEL_PURE=1) the same with TSIPSEC_NO_NATIVE=1
+ * with IKE aes128gcm16-prfsha256-x25519 and ESP aes128gcm16, PSK. For each:
+ *   - ping RTT host-a -> host-b on an idle tunnel (20 pings, 50 ms apart), and the added RTT vs plain
+ *   - iperf3 TCP host-a -> host-b, ROUNDS rounds of SECONDS s: Mbit/s received (median), and the
+ *     CPU used by each gateway's processes during the round (utime+stime from /proc/PID/stat of
+ *     every process in the gateway namespace) as % of one core
+ *   - iperf3 UDP at a fixed offered rate (UDP_RATE, 1300-byte datagrams): delivered Mbit/s and loss
+ *   - ESP drops counted by each gateway at the end (tsipsec: control `stats`; strongSwan: packets
+ *     sent by one side's outbound SA minus packets received by the peer's inbound SA)
+ * Prints a table with the ratio tsipsec/strongSwan and writes JSON to bench/results/.
+ *
+ * Needs root, iperf3 and strongSwan (testbed.md); tsipsec must be built (`npm run build`, which the
+ * npm script runs). Environment: BENCH_TUNNEL_ROUNDS (3), BENCH_TUNNEL_SECONDS (10),
+ * BENCH_TUNNEL_UDP_RATE (iperf3 -b, default 500M), BENCH_TUNNEL_ONLY (comma list of configurations),
+ * BENCH_TUNNEL_PURE=1. A full run takes about 3 minutes and keeps both cores busy.
+ */
+import { readFileSync } from "node:fs";
+import { controlRequest } from "../src/control/client.js";
+import type { Stats } from "../src/control/protocol.js";
+import { run } from "../src/drivers/iproute.js";
+import { createSiteToSite, SITE_TO_SITE_ADDRESSES as S, uniqueSuffix, type Topology } from "../src/drivers/netns.js";
+import { ensureStrongSwanInstalled, StrongSwan, waitFor, type SwanConnection } from "../test/support/strongswan.js";
+import { TsipsecGateway } from "../test/interop/harness/tsipsec.js";
+import { fmt, machine, median, writeResult } from "./lib/measure.js";
+
+const ROUNDS = Number(process.env.BENCH_TUNNEL_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_TUNNEL_SECONDS ?? 10);
+const UDP_RATE = process.env.BENCH_TUNNEL_UDP_RATE ?? "500M";
+const UDP_SECONDS = 5;
+const ONLY = (process.env.BENCH_TUNNEL_ONLY ?? "plain,strongswan,tsipsec").split(",").map((s) => s.trim());
+if (process.env.BENCH_TUNNEL_PURE === "1" && !ONLY.includes("tsipsec-pure")) ONLY.push("tsipsec-pure");
+const IKE = "aes128gcm16-prfsha256-x25519";
+const ESP = "aes128gcm16";
+const PSK = "bench-tunnel-psk-0123456789abcdef";
+const CLK_TCK = 100; // Linux USER_HZ for /proc/PID/stat times
+
+function connection(side: "a" | "b"): SwanConnection {
+  const a = side === "a";
+  return {
+    name: "s2s",
+    localAddrs: [a ? S.gwAWan.v4 : S.gwBWan.v4],
+    remoteAddrs: [a ? S.gwBWan.v4 : S.gwAWan.v4],
+    proposals: [IKE],
+    localId: a ? S.gwAWan.v4 : S.gwBWan.v4,
+    remoteId: a ? S.gwBWan.v4 : S.gwAWan.v4,
+    psk: PSK,
+    children: [{ name: "net", localTs: [a ? S.siteA.v4 : S.siteB.v4], remoteTs: [a ? S.siteB.v4 : S.siteA.v4], espProposals: [ESP], startAction: "none", mode: "tunnel" }],
+  };
+}
+
+/** CPU ticks (utime + stime) of every process in namespace `ns`. */
+async function namespaceTicks(_topo: Topology, ns: string): Promise<number> {
+  const r = await run("ip", ["netns", "pids", ns], { allowFailure: true }).catch(() => undefined);
+  const pids = (r?.stdout ?? "").split(/\s+/).filter((p) => /^\d+$/.test(p));
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // After "pid (comm) ": state is field 3, utime field 14, stime field 15 (proc(5)).
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process exited between listing and reading
+    }
+  }
+  return ticks;
+}
+
+interface Ping {
+  avgMs: number;
+  minMs: number;
+  maxMs: number;
+  loss: number;
+}
+
+async function pingRtt(topo: Topology): Promise<Ping> {
+  for (let i = 0; i < 10; i++) {
+    const w = await topo.exec(topo.ns.hostA, "ping", ["-n", "-c", "1", "-W", "1", S.hostB.v4], { allowFailure: true });
+    if (w.code === 0) break;
+  }
+  const r = await topo.exec(topo.ns.hostA, "ping", ["-n", "-q", "-c", "20", "-i", "0.05", "-W", "2", S.hostB.v4], { allowFailure: true, timeoutMs: 30_000 });
+  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(r.stdout);
+  const loss = /([\d.]+)% packet loss/.exec(r.stdout);
+  return { minMs: Number(rtt?.[1] ?? NaN), avgMs: Number(rtt?.[2] ?? NaN), maxMs: Number(rtt?.[3] ?? NaN), loss: Number(loss?.[1] ?? 100) / 100 };
+}
+
+interface TcpRound {
+  mbps: number;
+  retransmits: number;
+  cpuA: number;
+  cpuB: number;
+}
+
+interface UdpResult {
+  offered: string;
+  sentMbps: number;
+  deliveredMbps: number;
+  lossPercent: number;
+}
+
+async function iperfServer(topo: Topology): Promise<() => void> {
+  const srv = topo.spawnIn(topo.ns.hostB, "iperf3", ["-s", "-B", S.hostB.v4, "-p", "5201"], { stdio: ["ignore", "pipe", "pipe"] });
+  await waitFor("iperf3 server", async () => {
+    const r = await topo.exec(topo.ns.hostB, "ss", ["-ltn", "sport = :5201"], { allowFailure: true });
+    return r.stdout.includes("5201");
+  }, { timeoutMs: 10_000, intervalMs: 100 });
+  return () => srv.kill("SIGTERM");
+}
+
+type Iperf = { end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number }; sum?: { bits_per_second?: number; lost_percent?: number } }; error?: string };
+
+async function tcpRound(topo: Topology): Promise<TcpRound> {
+  const a0 = await namespaceTicks(topo, topo.ns.gwA);
+  const b0 = await namespaceTicks(topo, topo.ns.gwB);
+  const t0 = performance.now();
+  const r = await topo.exec(topo.ns.hostA, "iperf3", ["-c", S.hostB.v4, "-p", "5201", "-t", String(SECONDS), "-J"], { allowFailure: true, timeoutMs: (SECONDS + 30) * 1000 });
+  const wall = (performance.now() - t0) / 1000;
+  const a1 = await namespaceTicks(topo, topo.ns.gwA);
+  const b1 = await namespaceTicks(topo, topo.ns.gwB);
+  let j: Iperf = {};
+  try {
+    j = JSON.parse(r.stdout) as Iperf;
+  } catch {
+    j = { error: r.stdout + r.stderr };
+  }
+  if (j.error !== undefined) console.error(`iperf3 TCP: ${j.error}`);
+  return {
+    mbps: (j.end?.sum_received?.bits_per_second ?? 0) / 1e6,
+    retransmits: j.end?.sum_sent?.retransmits ?? 0,
+    cpuA: ((a1 - a0) / CLK_TCK / wall) * 100,
+    cpuB: ((b1 - b0) / CLK_TCK / wall) * 100,
+  };
+}
+
+async function udpRun(topo: Topology): Promise<UdpResult> {
+  const r = await topo.exec(topo.ns.hostA, "iperf3", ["-c", S.hostB.v4, "-p", "5201", "-u", "-b", UDP_RATE, "-l", "1300", "-t", String(UDP_SECONDS), "-J"], {
+    allowFailure: true,
+    timeoutMs: (UDP_SECONDS + 30) * 1000,
+  });
+  let j: Iperf = {};
+  try {
+    j = JSON.parse(r.stdout) as Iperf;
+  } catch {
+    j = { error: r.stdout + r.stderr };
+  }
+  if (j.error !== undefined) console.error(`iperf3 UDP: ${j.error}`);
+  const sent = (j.end?.sum?.bits_per_second ?? 0) / 1e6;
+  const loss = j.end?.sum?.lost_percent ?? 100;
+  return { offered: UDP_RATE, sentMbps: sent, deliveredMbps: sent * (1 - loss / 100), lossPercent: loss };
+}
+
+interface ConfigResult {
+  name: string;
+  ping: Ping;
+  tcp: TcpRound[];
+  tcpMedianMbps: number;
+  cpuMedianA: number;
+  cpuMedianB: number;
+  udp: UdpResult;
+  espDrops: { a: number | string; b: number | string };
+  note?: string;
+}
+
+async function measure(topo: Topology, name: string): Promise<Omit<ConfigResult, "espDrops">> {
+  const ping = await pingRtt(topo);
+  const stop = await iperfServer(topo);
+  try {
+    const tcp: TcpRound[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const t = await tcpRound(topo);
+      console.log(`  ${name} TCP round ${i + 1}: ${fmt(t.mbps, 0)} Mbit/s, gw-a ${fmt(t.cpuA, 0)}% gw-b ${fmt(t.cpuB, 0)}% CPU, ${t.retransmits} retransmits`);
+      tcp.push(t);
+    }
+    const udp = await udpRun(topo);
+    console.log(`  ${name} UDP ${UDP_RATE} offered: ${fmt(udp.deliveredMbps, 0)} Mbit/s delivered, ${fmt(udp.lossPercent, 1)}% lost`);
+    return {
+      name,
+      ping,
+      tcp,
+      tcpMedianMbps: median(tcp.map((t) => t.mbps)),
+      cpuMedianA: median(tcp.map((t) => t.cpuA)),
+      cpuMedianB: median(tcp.map((t) => t.cpuB)),
+      udp,
+    };
+  } finally {
+    stop();
+  }
+}
+
+async function plain(topo: Topology): Promise<ConfigResult> {
+  await topo.exec(topo.ns.gwA, "ip", ["route", "add", S.siteB.v4, "via", S.gwBWan.v4]);
+  await topo.exec(topo.ns.gwB, "ip", ["route", "add", S.siteA.v4, "via", S.gwAWan.v4]);
+  try {
+    return { ...(await measure(topo, "plain")), espDrops: { a: 0, b: 0 } };
+  } finally {
+    await topo.exec(topo.ns.gwA, "ip", ["route", "del", S.siteB.v4], { allowFailure: true });
+    await topo.exec(topo.ns.gwB, "ip", ["route", "del", S.siteA.v4], { allowFailure: true });
+  }
+}
+
+async function strongswan(topo: Topology): Promise<ConfigResult> {
+  await ensureStrongSwanInstalled();
+  let a: StrongSwan | undefined;
+  let b: StrongSwan | undefined;
+  try {
+    b = await StrongSwan.start({ namespace: topo.ns.gwB, spawnIn: topo.spawnIn, label: "bench-gw-b" });
+    await b.load([connection("b")]);
+    a = await StrongSwan.start({ namespace: topo.ns.gwA, spawnIn: topo.spawnIn, label: "bench-gw-a" });
+    await a.load([connection("a")]);
+    const up = await a.initiate("net", { timeoutSeconds: 20 });
+    if (!up.ok) throw new Error(`strongSwan initiate failed:\n${up.output}\n${a.logTail(40)}`);
+    const r = await measure(topo, "strongswan");
+    // ESP drops: what one side's outbound SA sent and the peer's inbound SA did not accept.
+    const ca = (await a.installedChildren())[0];
+    const cb = (await b.installedChildren())[0];
+    const lost = (out: number | undefined, inn: number | undefined): number | string => (out === undefined || inn === undefined ? "n/a" : Math.max(0, out - inn));
+    return { ...r, espDrops: { a: lost(cb?.packetsOut, ca?.packetsIn), b: lost(ca?.packetsOut, cb?.packetsIn) }, note: "drops = peer's outbound packets - inbound packets (swanctl counters)" };
+  } finally {
+    await a?.dispose();
+    await b?.dispose();
+  }
+}
+
+function espDropsOf(s: Stats | undefined): number | string {
+  if (s === undefined) return "n/a";
+  return Object.entries(s.drops)
+    .filter(([k]) => !/keepalive|no.?policy|policy/i.test(k))
+    .reduce((n, [, v]) => n + v, 0);
+}
+
+async function tsipsec(topo: Topology, pure: boolean): Promise<ConfigResult> {
+  const name = pure ? "tsipsec-pure" : "tsipsec";
+  const saved = process.env.TSIPSEC_NO_NATIVE;
+  if (pure) process.env.TSIPSEC_NO_NATIVE = "1";
+  else delete process.env.TSIPSEC_NO_NATIVE;
+  let a: TsipsecGateway | undefined;
+  let b: TsipsecGateway | undefined;
+  try {
+    b = await TsipsecGateway.start({ topology: topo, namespace: topo.ns.gwB, label: "bench-gw-b" }, [connection("b")]);
+    a = await TsipsecGateway.start({ topology: topo, namespace: topo.ns.gwA, label: "bench-gw-a" }, [connection("a")]);
+    await a.up("s2s");
+    const r = await measure(topo, name);
+    const sa = await controlRequest(a.controlPath, { op: "stats" }, 10_000).catch(() => undefined);
+    const sb = await controlRequest(b.controlPath, { op: "stats" }, 10_000).catch(() => undefined);
+    const nativeLine = a.grepLog(/native/i)[0];
+    return { ...r, espDrops: { a: espDropsOf(sa), b: espDropsOf(sb) }, ...(nativeLine !== undefined ? { note: nativeLine.slice(0, 200) } : {}) };
+  } catch (e) {
+    console.error(`${name} failed: ${e instanceof Error ? e.message : String(e)}\n${a?.logTail(30) ?? ""}\n${b?.logTail(30) ?? ""}`);
+    throw e;
+  } finally {
+    await a?.dispose();
+    await b?.dispose();
+    if (saved === undefined) delete process.env.TSIPSEC_NO_NATIVE;
+    else process.env.TSIPSEC_NO_NATIVE = saved;
+  }
+}
+
+const mach = machine();
+const topo = await createSiteToSite({ suffix: uniqueSuffix("bt") });
+const results: ConfigResult[] = [];
+const failures: Record<string, string> = {};
+try {
+  const runs: Record<string, () => Promise<ConfigResult>> = {
+    plain: () => plain(topo),
+    strongswan: () => strongswan(topo),
+    tsipsec: () => tsipsec(topo, false),
+    "tsipsec-pure": () => tsipsec(topo, true),
+  };
+  for (const name of ONLY) {
+    const f = runs[name];
+    if (f === undefined) throw new Error(`unknown configuration ${name} (plain, strongswan, tsipsec, tsipsec-pure)`);
+    console.log(`${name}:`);
+    try {
+      results.push(await f());
+    } catch (e) {
+      failures[name] = e instanceof Error ? e.message.split("\n")[0] ?? e.name : String(e);
+      console.error(`  ${name}: FAILED ${failures[name]}`);
+    }
+  }
+} finally {
+  await topo.destroy();
+}
+
+const by = (n: string): ConfigResult | undefined => results.find((r) => r.name === n);
+const base = by("plain");
+const ss = by("strongswan");
+console.log(`\nSite-to-site, IKE ${IKE}, ESP ${ESP}; iperf3 TCP ${ROUNDS} x ${SECONDS} s (median), UDP ${UDP_RATE} offered for ${UDP_SECONDS} s`);
+console.log(`${mach.date}, ${mach.nproc} x ${mach.cpuModel}, Node ${mach.node}, load ${mach.loadAverage}`);
+console.log("config          TCP Mbit/s  vs strongSwan  gw-a CPU  gw-b CPU   UDP delivered  UDP loss  ping avg ms  added RTT ms  ESP drops a/b");
+for (const r of results) {
+  const ratio = ss !== undefined && ss.tcpMedianMbps > 0 ? `${fmt(r.tcpMedianMbps / ss.tcpMedianMbps, 2)}x` : "n/a";
+  const added = base !== undefined ? fmt(r.ping.avgMs - base.ping.avgMs, 3) : "n/a";
+  console.log(
+    `${r.name.padEnd(15)} ${fmt(r.tcpMedianMbps, 0).padStart(10)}  ${ratio.padStart(12)}  ${fmt(r.cpuMedianA, 0).padStart(7)}%  ${fmt(r.cpuMedianB, 0).padStart(7)}%  ${fmt(r.udp.deliveredMbps, 0).padStart(13)}  ${fmt(r.udp.lossPercent, 1).padStart(7)}%  ${fmt(r.ping.avgMs, 3).padStart(11)}  ${added.padStart(12)}  ${r.espDrops.a}/${r.espDrops.b}`,
+  );
+}
+for (const [n, why] of Object.entries(failures)) console.log(`${n.padEnd(15)} FAILED: ${why}`);
+const file = writeResult("tunnel", { machine: mach, ike: IKE, esp: ESP, rounds: ROUNDS, seconds: SECONDS, udpRate: UDP_RATE, results, failures });
+console.log(`wrote ${file}`);
