@@ -24,7 +24,7 @@
  */
 import { EncrId, EsnId, IntegId, KeId, PrfId, ProtocolId, TransformType } from "../../wire/ike/constants.js";
 import type { Proposal, Transform } from "../../wire/ike/types.js";
-import { isAeadEncr, keyLengthOf, makeTransform } from "./proposals.js";
+import { isAeadEncr, keyLengthOf, makeTransform } from "./transforms.js";
 
 export interface ProposalKeyword {
   readonly type: number;
