@@ -158,4 +158,11 @@ export type IkeOutput =
   | { kind: "deleteChildSa"; id: number; spiIn: number; spiOut: number; reason: string }
   | { kind: "ikeSaEstablished"; ikeSaId: number; connection: string }
   | { kind: "ikeSaClosed"; ikeSaId: number; connection: string; reason: string }
+  /**
+   * IKE SA rekey (RFC 7296 s2.18): the Child SAs `childIds` of `oldIkeSaId` now belong to
+   * `newIkeSaId` (already announced by ikeSaEstablished). The old IKE SA then ends WITHOUT an
+   * ikeSaClosed, because its Child SAs live on; every Child SA the engine removes is always
+   * announced by its own deleteChildSa.
+   */
+  | { kind: "ikeSaRekeyed"; oldIkeSaId: number; newIkeSaId: number; connection: string; childIds: number[] }
   | { kind: "event"; event: EngineEvent };

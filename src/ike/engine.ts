@@ -387,8 +387,10 @@ export class IkeEngine implements EngineCore {
     }
     if (sa.keys) wipeIkeSaKeys(sa.keys);
     sa.keys = undefined;
-    this.emit({ kind: "ikeSaClosed", ikeSaId: sa.id, connection: sa.connection.name, reason });
-    this.log("info", "ike", `IKE SA ${sa.connection.name}[${sa.id}] closed: ${reason}`, { connection: sa.connection.name, ikeSaId: sa.id });
+    // A rekeyed SA hands its Child SAs on (ikeSaRekeyed was emitted); an ikeSaClosed would tell
+    // the daemon they are gone.
+    if (sa.supersededBy === undefined) this.emit({ kind: "ikeSaClosed", ikeSaId: sa.id, connection: sa.connection.name, reason });
+    this.log("info", "ike", `IKE SA ${sa.connection.name}[${sa.id}] closed: ${reason}${sa.supersededBy !== undefined ? ` (superseded by [${sa.supersededBy}])` : ""}`, { connection: sa.connection.name, ikeSaId: sa.id });
   }
 
   schedule(now: Millis, sa: IkeSa): void {

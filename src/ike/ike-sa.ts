@@ -125,6 +125,8 @@ export class IkeSa {
   passiveRekey: PassiveIkeRekey | undefined;
   /** Child SA rekeys we answered while rekeying the same SA ourselves, by old Child SA id (s2.8.1). */
   readonly childCollisions = new Map<number, { newId: number; nonceI: Uint8Array; nonceR: Uint8Array }>();
+  /** Set once a rekey moved this SA's Child SAs to its successor (s2.18); it then ends without ikeSaClosed. */
+  supersededBy: number | undefined;
   /** The operator asked to terminate; a successor from a rekey in flight is deleted too. */
   terminating = false;
   /** Peer sent INITIAL_CONTACT in IKE_AUTH. */

@@ -171,6 +171,12 @@ describe("RFC 7296 s1.3.1, s2.8: CREATE_CHILD_SA", () => {
       expect(afterB[0]!.children.length).toBe(1);
       expect(p.a.installed.size).toBe(1);
       expect(p.a.deleteLog.length).toBe(0);
+      // The Child SA moved (ikeSaRekeyed), and no ikeSaClosed told the daemon to drop it.
+      for (const n of [p.a, p.b]) {
+        expect(n.rekeyed.length).toBe(1);
+        expect(n.rekeyed[0]!.childIds).toEqual([...n.installed.keys()]);
+        expect(n.closed).toEqual([]);
+      }
       // The new IKE SA works: a Child SA rekey over it succeeds.
       p.net.call(p.a, (e, now) => (e as IkeEngine).rekeyChild(now, "site"));
       settle(p);

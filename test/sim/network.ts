@@ -45,6 +45,8 @@ export interface SimNode {
   deleteLog: Array<{ id: number; spiIn: number; spiOut: number; reason: string }>;
   established: Array<{ ikeSaId: number; connection: string }>;
   closed: Array<{ ikeSaId: number; connection: string; reason: string }>;
+  /** ikeSaRekeyed outputs: Child SAs moved to a new IKE SA. */
+  rekeyed: Array<{ oldIkeSaId: number; newIkeSaId: number; childIds: number[] }>;
   events: EngineEvent[];
   /** Every datagram this node sent (after NAT), for tests that inspect the wire. */
   sent: Array<{ at: Millis; from: UdpEndpoint; to: UdpEndpoint; bytes: Uint8Array }>;
@@ -80,7 +82,7 @@ export class SimNetwork {
 
   addNode(name: string, address: string, engine: SimEngine, natPublic?: string): SimNode {
     const node: SimNode = {
-      name, address, engine, installed: new Map(), installLog: [], deleteLog: [], established: [], closed: [],
+      name, address, engine, installed: new Map(), installLog: [], deleteLog: [], established: [], closed: [], rekeyed: [],
       events: [], sent: [], natPublic, up: true,
     };
     this.nodes.push(node);
@@ -156,6 +158,9 @@ export class SimNetwork {
         return;
       case "ikeSaClosed":
         node.closed.push({ ikeSaId: o.ikeSaId, connection: o.connection, reason: o.reason });
+        return;
+      case "ikeSaRekeyed":
+        node.rekeyed.push({ oldIkeSaId: o.oldIkeSaId, newIkeSaId: o.newIkeSaId, childIds: o.childIds });
         return;
       case "event":
         node.events.push(o.event);

@@ -244,6 +244,8 @@ function makeRekeyedSa(core: EngineCore, now: Millis, old: IkeSa, o: {
 
 /** s2.18: the Child SAs (and queued Child SA work) move to the new IKE SA. */
 export function moveChildren(core: EngineCore, now: Millis, from: IkeSa, to: IkeSa): void {
+  core.emit({ kind: "ikeSaRekeyed", oldIkeSaId: from.id, newIkeSaId: to.id, connection: from.connection.name, childIds: [...from.children.keys()] });
+  from.supersededBy = to.id;
   for (const c of from.children.values()) {
     c.ikeSaId = to.id;
     to.children.set(c.id, c);
