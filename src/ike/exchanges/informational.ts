@@ -82,12 +82,15 @@ export function handleInformationalRequest(core: EngineCore, now: Millis, sa: Ik
     for (const raw of d.spis) {
       const spi = readSpi4(raw);
       if (spi === undefined) continue;
-      // The peer names its inbound SPI, which is our outbound SPI.
-      const child = [...sa.children.values()].find((c) => c.spiOut === spi);
-      if (!child) continue;
+      // The peer names its inbound SPI, which is our outbound SPI. A Child SA may already have
+      // moved to the IKE SA that replaced this one (s2.18).
+      const owners = [sa, ...(sa.passiveRekey ? [sa.passiveRekey.newSa] : [])];
+      const owner = owners.find((o) => [...o.children.values()].some((c) => c.spiOut === spi));
+      const child = owner && [...owner.children.values()].find((c) => c.spiOut === spi);
+      if (!owner || !child) continue;
       // s1.4.1: if we were deleting it too, our own answer will not name it again.
       if (child.state !== "deleting") ours.push(child.spiIn);
-      core.removeChild(sa, child, "deleted by peer");
+      core.removeChild(owner, child, "deleted by peer");
     }
   }
   const failed = notifies(ps).find((n) => n.notifyType === NotifyType.AUTHENTICATION_FAILED);
