@@ -8,8 +8,9 @@ import { ip } from "./iproute.js";
  * O_NONBLOCK. Reading one packet per libuv thread-pool hop (fs.read) tops out near 40 kpps
  * (testbed.md), so instead ONE poll(2) waits on koffi's worker thread, and when the fd is readable
  * the main thread drains it with non-blocking read(2) calls (each a cheap synchronous FFI call
- * into one preallocated buffer) until EAGAIN or a budget is spent, then polls again. One thread
- * hop per batch, not per packet. Writes are synchronous non-blocking write(2) calls: the kernel
+ * into one preallocated buffer) until EAGAIN or a budget is spent. A drain that read something
+ * is followed by another one on the next event-loop turn; only an empty drain goes back to
+ * poll. One thread hop per idle period, not per packet or per batch. Writes are synchronous non-blocking write(2) calls: the kernel
  * accepts a TUN write at once or drops it (counted).
  *
  * Routes to the remote traffic selectors go into a dedicated routing table consulted by an
@@ -213,7 +214,10 @@ class LinuxTun implements TunDevice {
       if (this.#closed) return;
     }
     if (n > 0) this.counters.readBatches++;
-    if (n === READ_BUDGET) {
+    // Under load the next packet is usually already on its way: look again after the event loop
+    // has run its other I/O (setImmediate) instead of paying a thread hop for poll(2). Only a
+    // drain that found nothing parks the loop in poll.
+    if (n > 0) {
       setImmediate(this.#drain);
       return;
     }
