@@ -28,6 +28,7 @@
  *     all offsets are into buf; output may equal input (in place).
  *   free(handle)                                       wipes and frees now (idempotent)
  *   opensslVersion() -> string
+ * plus watchReadable/unwatch from native/fd_watch.c (one addon, one build).
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -316,6 +317,9 @@ static napi_value js_openssl_version(napi_env env, napi_callback_info info) {
   return s;
 }
 
+/* native/fd_watch.c */
+napi_status tsipsec_register_fd_watch(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, js_create, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -327,6 +331,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"opensslVersion", NULL, js_openssl_version, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (tsipsec_register_fd_watch(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

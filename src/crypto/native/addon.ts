@@ -1,8 +1,9 @@
 import { createRequire } from "node:module";
 
 /**
- * The optional N-API addon (native/esp_aead.c, built by `node-gyp rebuild` from binding.gyp during
- * `npm ci`): keyed-once AEAD contexts over the OpenSSL the node binary carries.
+ * The optional N-API addon (native/esp_aead.c and native/fd_watch.c, built by `node-gyp rebuild`
+ * from binding.gyp during `npm ci`): keyed-once AEAD contexts over the OpenSSL the node binary
+ * carries, and fd readiness on Node's own event loop for the TUN driver.
  *
  * The addon is optional by design (issue 7: "a pure TypeScript path must remain and be tested,
  * selected automatically when the addon is absent"): `loadNativeAddon()` returns `undefined` when
@@ -15,6 +16,9 @@ import { createRequire } from "node:module";
 declare const handleBrand: unique symbol;
 /** An opaque per-SA AEAD context owned by the addon (a napi external). */
 export type NativeHandle = { readonly [handleBrand]: true };
+declare const watchBrand: unique symbol;
+/** An opaque fd watcher owned by the addon (native/fd_watch.c). */
+export type NativeWatchHandle = { readonly [watchBrand]: true };
 
 /** AEAD kinds the addon implements (`create`'s first argument). */
 export const NativeAeadKind = { AES_GCM: 0, CHACHA20_POLY1305: 1 } as const;
@@ -60,6 +64,14 @@ export interface NativeAddon {
   free(handle: NativeHandle): void;
   /** OpenSSL_version(OPENSSL_VERSION) as seen by the addon (Node's own OpenSSL). */
   opensslVersion(): string;
+  /**
+   * Calls `callback(status)` on the JS thread whenever `fd` is readable (a libuv uv_poll handle in
+   * Node's own loop: no worker thread). Level-triggered. `status` < 0 is a libuv error code.
+   * The watcher keeps the event loop alive until `unwatch`.
+   */
+  watchReadable(fd: number, callback: (status: number) => void): NativeWatchHandle;
+  /** Stops a watcher (idempotent). */
+  unwatch(handle: NativeWatchHandle): void;
 }
 
 /** File name node-gyp gives the addon (binding.gyp target_name + .node). */
@@ -73,7 +85,7 @@ function defaultCandidates(): string[] {
   return ["../../../build/Release/", "../../../../../build/Release/"].map((rel) => new URL(rel + NATIVE_ADDON_FILE, import.meta.url).pathname);
 }
 
-const REQUIRED = ["create", "seal", "open", "sealBatch", "openBatch", "free", "opensslVersion"] as const;
+const REQUIRED = ["create", "seal", "open", "sealBatch", "openBatch", "free", "opensslVersion", "watchReadable", "unwatch"] as const;
 
 function isAddon(m: unknown): m is NativeAddon {
   if (typeof m !== "object" || m === null) return false;
