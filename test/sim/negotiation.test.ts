@@ -404,3 +404,23 @@ describe("RFC 7296 s3.5: identity types in IDi/IDr", () => {
     });
   }
 });
+
+describe("RFC 7296 s2.4, s3.10.1: both ends initiating at once", () => {
+  for (let seed = 0; seed < 8; seed++) {
+    it(`seed ${seed}: each side keeps a working tunnel; INITIAL_CONTACT does not tear down the crossing SA`, () => {
+      const p = makePair(`simultaneous-${seed}`, {}, {}, { loss: 0, duplicate: 0, reorder: 0.5, delayMs: 10, reorderDelayMs: 40 });
+      p.net.call(p.a, (e, now) => (e as IkeEngine).initiate(now, "site"));
+      p.net.call(p.b, (e, now) => (e as IkeEngine).initiate(now, "site"));
+      p.net.runFor(30_000);
+      expect(errorsOf(p.a)).toEqual([]);
+      expect(errorsOf(p.b)).toEqual([]);
+      // Whatever each side has installed, the other side has its exact pair.
+      expect(p.a.installed.size).toBeGreaterThan(0);
+      expect(pairedChildren(p.a, p.b).length).toBe(p.a.installed.size);
+      expect(p.b.installed.size).toBe(p.a.installed.size);
+      const la = p.engA.listSas(p.net.now).map((s) => s.spiI).sort();
+      const lb = p.engB.listSas(p.net.now).map((s) => s.spiI).sort();
+      expect(la).toEqual(lb);
+    });
+  }
+});

@@ -242,7 +242,10 @@ export function handleAuthRequest(core: EngineCore, now: Millis, sa: IkeSa, mess
 /** INITIAL_CONTACT (s3.10.1): the peer restarted, so older IKE SAs with the same identity are stale. */
 function dropOlderSas(core: EngineCore, now: Millis, sa: IkeSa): void {
   for (const other of [...core.ikeSas()]) {
+    // Only state older than this IKE SA is stale: an SA that came up while this one was being set
+    // up (both ends initiating at once) is not what the restarted peer forgot.
     if (other === sa || other.remoteId !== sa.remoteId || other.state === "closed") continue;
+    if (other.establishedAt === undefined || other.establishedAt > sa.createdAt) continue;
     core.log("info", "ike", `INITIAL_CONTACT from ${sa.remoteId}: dropping older IKE SA ${other.id} and its Child SAs`, { connection: other.connection.name, ikeSaId: other.id });
     core.closeIkeSa(now, other, "INITIAL_CONTACT: peer restarted");
   }
