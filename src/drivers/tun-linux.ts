@@ -50,6 +50,13 @@ export interface TunOptions {
   routeTable?: number;
   /** UDP source ports of our own IKE/ESP traffic that must bypass the tunnel table (default [500, 4500]). */
   bypassUdpPorts?: number[];
+  /**
+   * Watches the fd for readability on the event loop itself (the native addon's uv_poll watcher,
+   * `nativeReadableWatcher` in src/crypto/native/): no poll(2) thread hop per idle period, and
+   * the watcher calls again while packets remain (level-triggered), so no re-drain scheduling.
+   * Without it the driver polls on koffi's worker thread as described above.
+   */
+  watchReadable?: (fd: number, onReadable: () => void) => { close(): void };
 }
 
 export interface TunCounters {
@@ -123,7 +130,7 @@ export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
     if (e === ERRNO.EPERM) throw new TunError("TUNSETIFF: permission denied (run as root or with CAP_NET_ADMIN)");
     throw new TunError(`TUNSETIFF ${name}: ${c.describe(e)}`);
   }
-  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts);
+  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts, options.watchReadable);
   try {
     await ip(["link", "set", "dev", name, "mtu", String(mtu), "up"]);
     await device.installRules();
@@ -148,6 +155,8 @@ class LinuxTun implements TunDevice {
   #rulesInstalled: Array<readonly string[]> = [];
   #onPacket: PacketHandler | undefined;
   #closed = false;
+  readonly #watchReadable: TunOptions["watchReadable"];
+  #watch: { close(): void } | undefined;
   #pollInFlight: Promise<void> | undefined;
 
   constructor(
@@ -157,7 +166,9 @@ class LinuxTun implements TunDevice {
     readonly mtu: number,
     table: number,
     bypassPorts: number[],
+    watchReadable?: TunOptions["watchReadable"],
   ) {
+    this.#watchReadable = watchReadable;
     this.#libc = c;
     this.#fd = fd;
     this.#table = table;
@@ -189,14 +200,32 @@ class LinuxTun implements TunDevice {
   start(onPacket: PacketHandler): void {
     if (this.#onPacket !== undefined) throw new Error("TunDevice.start called twice");
     this.#onPacket = onPacket;
+    if (this.#watchReadable !== undefined) {
+      this.#watch = this.#watchReadable(this.#fd, this.#readBatch);
+      return;
+    }
     this.#drain();
   }
 
   /** Reads until EAGAIN or the budget; then polls (EAGAIN) or yields (budget spent). */
   #drain = (): void => {
-    if (this.#closed) return;
+    const n = this.#readBatch();
+    if (this.#closed || this.#onPacket === undefined) return;
+    // Under load the next packet is usually already on its way: look again after the event loop
+    // has run its other I/O (setImmediate) instead of paying a thread hop for poll(2). Only a
+    // drain that found nothing parks the loop in poll.
+    if (n > 0) {
+      setImmediate(this.#drain);
+      return;
+    }
+    this.#poll();
+  };
+
+  /** Reads until EAGAIN or the budget; returns the packets read. */
+  #readBatch = (): number => {
+    if (this.#closed) return 0;
     const onPacket = this.#onPacket;
-    if (onPacket === undefined) return;
+    if (onPacket === undefined) return 0;
     const buf = this.#readBuffer;
     let n = 0;
     for (; n < READ_BUDGET; n++) {
@@ -211,17 +240,10 @@ class LinuxTun implements TunDevice {
       this.counters.rxPackets++;
       this.counters.rxBytes += len;
       onPacket(buf.subarray(0, len));
-      if (this.#closed) return;
+      if (this.#closed) return n + 1;
     }
     if (n > 0) this.counters.readBatches++;
-    // Under load the next packet is usually already on its way: look again after the event loop
-    // has run its other I/O (setImmediate) instead of paying a thread hop for poll(2). Only a
-    // drain that found nothing parks the loop in poll.
-    if (n > 0) {
-      setImmediate(this.#drain);
-      return;
-    }
-    this.#poll();
+    return n;
   };
 
   #poll(): void {
@@ -275,6 +297,8 @@ class LinuxTun implements TunDevice {
     // The poll thread still references the fd: close only once it has returned, so the fd
     // number cannot be reused under it.
     if (this.#pollInFlight !== undefined) await this.#pollInFlight;
+    this.#watch?.close();
+    this.#watch = undefined;
     this.#libc.close(this.#fd);
   }
 }
