@@ -16,6 +16,7 @@ import { parseIpAddress, type PacketSelector } from "../wire/ip.js";
 import type { TrafficSelector as IkeTs } from "../wire/ike/types.js";
 import { DeadlineTimer, monotonicClock, type Clock } from "../drivers/clock.js";
 import { loadConfigFile } from "../drivers/config-file.js";
+import { KeyExporter } from "../drivers/key-export.js";
 import { openTun, type TunDevice } from "../drivers/tun-linux.js";
 import { openUdp, type UdpDriver } from "../drivers/udp.js";
 import { createLoggers, setLevels, type Loggers } from "./log.js";
@@ -136,7 +137,8 @@ interface PolicyRecord {
 /** One installed Child SA: its two SAD entries and what the status listing needs. */
 interface ChildRecord {
   readonly id: number;
-  readonly ikeSaId: number;
+  /** The IKE SA it belongs to (changes when that IKE SA is rekeyed, RFC 7296 s2.18). */
+  ikeSaId: number;
   readonly connection: string;
   readonly child: string;
   readonly policyKey: string;
@@ -207,6 +209,8 @@ class Daemon {
   readonly #localForPeer = new Map<string, UdpEndpoint>();
   readonly #upWaiters = new Set<UpWaiter>();
   #shuttingDown = false;
+  /** Wireshark key tables (daemon.save_keys), when configured. */
+  #keyExporter: KeyExporter | undefined;
   /** Counters of SAs already removed, so totals survive rekeys. */
   readonly #retired = { drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number> };
   readonly #counters = { espPacketsIn: 0, espPacketsOut: 0, espBytesIn: 0, espBytesOut: 0, bypassDropped: 0, tunWriteErrors: 0 };
@@ -239,6 +243,7 @@ class Daemon {
     const log = this.#log;
     const now = this.#clock.now();
     this.#engine = new IkeEngine(withForcedEncap(cfg.engine), systemRandom, now);
+    this.#configureKeyExport();
     this.#timer = new DeadlineTimer(this.#clock, (t) => {
       this.#engine.handleTimeout(t);
       this.#dataPlane.handleTimeout(t);
@@ -387,11 +392,24 @@ class Daemon {
         }
         return;
       }
+      case "ikeSaRekeyed": {
+        // RFC 7296 s2.18: the Child SAs move to the new IKE SA; the old one ends without ikeSaClosed.
+        for (const id of o.childIds) {
+          const rec = this.#children.get(id);
+          if (rec !== undefined) rec.ikeSaId = o.newIkeSaId;
+        }
+        log.ike.info({ connection: o.connection, oldIkeSaId: o.oldIkeSaId, newIkeSaId: o.newIkeSaId, children: o.childIds }, "IKE SA rekeyed");
+        return;
+      }
       case "event": {
         const e = o.event;
         const logger = log[e.subsystem];
         logger[e.level](e.fields ?? {}, e.message);
         return;
+      }
+      default: {
+        const unknown: never = o;
+        log.daemon.warn({ output: (unknown as { kind: string }).kind }, "unknown engine output ignored");
       }
     }
   }
@@ -455,6 +473,7 @@ class Daemon {
       policyId: rec.id,
     });
     this.#sad.addInbound(inbound);
+    this.#exportKeys(spec);
     // Make-before-break (RFC 7296 s2.8): the new outbound SA replaces the old one at once; the old
     // inbound SA keeps receiving until its DELETE.
     this.#sad.addOutbound(rec.id, outbound);
@@ -494,6 +513,28 @@ class Daemon {
       if (w.connection === spec.connection && (w.child === undefined || w.child === spec.child)) {
         this.#settleUp(w, { message: `Child SA ${spec.connection}/${spec.child} established (IKE SA #${spec.ikeSaId})`, ikeSaIds: [spec.ikeSaId] });
       }
+    }
+  }
+
+  /** daemon.save_keys: Wireshark tables (files 0600). Logged loudly: these files decrypt traffic. */
+  #configureKeyExport(): void {
+    const k = this.#config.daemon.saveKeys;
+    if (k.ike === undefined && k.esp === undefined) {
+      this.#keyExporter = undefined;
+      return;
+    }
+    this.#keyExporter = new KeyExporter({ ...(k.ike !== undefined ? { ikev2Path: k.ike } : {}), ...(k.esp !== undefined ? { espPath: k.esp } : {}) });
+    this.#log.daemon.warn({ ike: k.ike ?? null, esp: k.esp ?? null }, "save_keys is on: key tables for Wireshark are written to disk; anyone who reads them can decrypt this traffic");
+    if (k.ike !== undefined) this.#log.daemon.warn("save_keys.ike: the engine does not report IKE SA keys yet; only ESP rows are written");
+  }
+
+  #exportKeys(spec: ChildSaSpec): void {
+    if (this.#keyExporter === undefined) return;
+    try {
+      const r = this.#keyExporter.exportChildSa(spec);
+      if ("skipped" in r) this.#log.daemon.info({ connection: spec.connection, child: spec.child, reason: r.skipped }, "ESP keys not exported");
+    } catch (e) {
+      this.#log.daemon.error({ err: e instanceof Error ? e.message : String(e) }, "cannot write ESP key table");
     }
   }
 
@@ -771,6 +812,7 @@ class Daemon {
     this.#configPath = file;
     this.#engine.updateConfig(withForcedEncap(next.engine));
     setLevels(this.#log, next.daemon.logLevel, this.#logLevelOverride);
+    this.#configureKeyExport();
     await this.#syncTrapPolicies();
     this.#service();
     const restartNeeded: string[] = [];

@@ -31,6 +31,8 @@ export interface SitePairOptions {
   /** Retransmission tries (default 5: strongSwan's). */
   retransmitTries?: number;
   retransmitTimeout?: number;
+  /** Directory for Wireshark ESP key tables (`esp_sa-a`, `esp_sa-b`); absent: no key export. */
+  saveKeysDir?: string;
 }
 
 export interface SitePairConfigs {
@@ -71,6 +73,7 @@ export function sitePairConfigs(o: SitePairOptions): SitePairConfigs {
       `  log_level: ${o.logLevel ?? "info"}`,
       ...(o.retransmitTries !== undefined ? [`  retransmit_tries: ${o.retransmitTries}`] : []),
       ...(o.retransmitTimeout !== undefined ? [`  retransmit_timeout: ${o.retransmitTimeout}`] : []),
+      ...(o.saveKeysDir !== undefined ? ["  save_keys:", `    esp: ${JSON.stringify(`${o.saveKeysDir}/esp_sa-${me}`)}`] : []),
       "connections:",
       "  site:",
       "    version: 2",

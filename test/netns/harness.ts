@@ -56,6 +56,8 @@ export interface PairOptions extends Partial<SitePairOptions> {
   ipv6?: boolean;
   /** Start the gateways right away (default true): gw-b first, then gw-a. */
   startNow?: boolean;
+  /** Write Wireshark ESP key tables into the pair's directory (esp_sa-a, esp_sa-b). */
+  saveKeys?: boolean;
 }
 
 export async function createPair(o: PairOptions): Promise<Pair> {
@@ -64,7 +66,7 @@ export async function createPair(o: PairOptions): Promise<Pair> {
   const dir = mkdtempSync(join(tmpdir(), `tsipsec-${o.tag}-`));
   const controlA = join(dir, "gw-a.sock");
   const controlB = join(dir, "gw-b.sock");
-  const configs = sitePairConfigs({ ...o, controlA, controlB });
+  const configs = sitePairConfigs({ ...o, controlA, controlB, ...(o.saveKeys === true ? { saveKeysDir: dir } : {}) });
   const configA = join(dir, "gw-a.yaml");
   const configB = join(dir, "gw-b.yaml");
   writeFileSync(configA, configs.a, { mode: 0o600 });

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlRequest } from "../../src/control/client.js";
@@ -12,7 +13,7 @@ describe("site-to-site tunnel (RFC 4301 s5 packet processing, RFC 3948 UDP encap
   let pair: Pair;
 
   beforeAll(async () => {
-    pair = await createPair({ tag: "tun", ipv6Inner: true, startA: "start", startB: "none" });
+    pair = await createPair({ tag: "tun", ipv6Inner: true, startA: "start", startB: "none", saveKeys: true });
     await pair.gwA.waitTunnel();
     await pair.gwB.waitTunnel();
   });
@@ -68,6 +69,15 @@ describe("site-to-site tunnel (RFC 4301 s5 packet processing, RFC 3948 UDP encap
     const r = await tcpTransfer(topo, { serverNs: topo.ns.hostB, serverAddress: topo.addresses.hostB.v6, clientNs: topo.ns.hostA, bytes: 2 * 1024 * 1024, port: 5002 });
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
+  });
+
+  it("writes the Child SA's ESP keys to the Wireshark esp_sa table (save_keys), mode 0600", async () => {
+    const file = join(pair.dir, "esp_sa-a");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, "utf8");
+    const child = (await pair.gwA.installedChildren())[0];
+    expect(text).toContain(`0x${child?.spiIn}`);
+    expect(text).toContain(`0x${child?.spiOut}`);
   });
 
   it("reports ESP counters and drops by reason in stats", async () => {
