@@ -5,6 +5,7 @@ import { ControlError, type ActionResult, type ControlHandler, type IkeSaStatus,
 import { describeConnections } from "../control/describe.js";
 import { startControlServer, type ControlServer } from "../control/server.js";
 import { systemRandom } from "../crypto/random.js";
+import { loadNativeAddon, nativeEncrWrapper, nativeReadableWatcher, type NativeAddon } from "../crypto/native/index.js";
 import { Secret } from "../crypto/secret.js";
 import { IkeEngine } from "../ike/engine.js";
 import type { ChildSaSpec, ConnectionConfig, EngineConfig, IkeOutput, InboundDatagram, Millis, UdpEndpoint } from "../ike/api.js";
@@ -193,6 +194,14 @@ class Daemon {
   readonly #spd = new Spd();
   readonly #sad = new Sad();
   readonly #dataPlane: DataPlane;
+  /**
+   * The native fast path (src/crypto/native/, issue 7): keyed-once OpenSSL AEAD contexts for ESP and
+   * an event-loop TUN watcher. Absent when the addon was not built, or with TSIPSEC_NO_NATIVE=1
+   * (read here, at the composition root: the core never reads the environment).
+   */
+  readonly #native: NativeAddon | undefined = process.env["TSIPSEC_NO_NATIVE"] === "1" ? undefined : loadNativeAddon();
+  /** ESP transforms on the addon when it has them. Scratch outputs are safe here: esp.ts copies a sealed packet at once and a decapsulated one is written to the TUN synchronously before the next packet. */
+  readonly #wrapEncr = nativeEncrWrapper(this.#native, { scratchOutput: true });
   #tun: TunDevice | undefined;
   #udp: UdpDriver | undefined;
   #control: ControlServer | undefined;
@@ -249,7 +258,8 @@ class Daemon {
       this.#dataPlane.handleTimeout(t);
       this.#service();
     });
-    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort] });
+    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native) });
+    log.daemon.info({ native: this.#native !== undefined, openssl: this.#native?.opensslVersion() }, this.#native !== undefined ? "native fast path: ESP AEAD on OpenSSL contexts, TUN on the event loop" : "native fast path off: pure TypeScript data plane");
     log.tun.info({ dev: this.#tun.name, mtu: this.#tun.mtu }, "TUN device up");
     this.#udp = await openUdp(
       {
@@ -440,7 +450,7 @@ class Daemon {
     const common = {
       protocol: "esp" as const,
       mode: spec.mode,
-      encr: spec.encr,
+      encr: this.#wrapEncr(spec.encr),
       ...(spec.integ !== undefined ? { integ: spec.integ } : {}),
       esn: spec.esn,
       local,
