@@ -21,6 +21,7 @@ import { KeyExporter } from "../drivers/key-export.js";
 import { openTun, type TunDevice } from "../drivers/tun-linux.js";
 import { openUdp, type UdpDriver } from "../drivers/udp.js";
 import { createLoggers, setLevels, type Loggers } from "./log.js";
+import { clampMss, mssForMtu } from "./mss-clamp.js";
 import { addressInTs, routesFor, selectorAddress, spdSelectors, triggeringTs } from "./policy.js";
 
 /**
@@ -39,6 +40,9 @@ import { addressInTs, routesFor, selectorAddress, spdSelectors, triggeringTs } f
  * Fail-closed by construction: the SPD holds only PROTECT policies, a packet matching none is
  * dropped (NO_POLICY), one matching a policy without an SA is dropped after asking IKE for an
  * SA, and nothing read from the TUN is ever written to the network unencrypted.
+ *
+ * TCP SYNs crossing the tunnel get their MSS lowered to fit the TUN MTU (mss-clamp.ts), so TCP
+ * works even where ICMP "fragmentation needed" is filtered.
  *
  * ESP always travels UDP-encapsulated on the NAT-T port (RFC 3948): raw ESP would need a raw
  * socket. So every connection is run with `encap` forced on, which makes peers (strongSwan
@@ -203,6 +207,9 @@ class Daemon {
   /** ESP transforms on the addon when it has them. Scratch outputs are safe here: esp.ts copies a sealed packet at once and a decapsulated one is written to the TUN synchronously before the next packet. */
   readonly #wrapEncr = nativeEncrWrapper(this.#native, { scratchOutput: true });
   #tun: TunDevice | undefined;
+  /** MSS limits for TCP SYNs through the tunnel (see mss-clamp.ts), from the TUN MTU. */
+  #mss4 = 0xffff;
+  #mss6 = 0xffff;
   #udp: UdpDriver | undefined;
   #control: ControlServer | undefined;
   #timer!: DeadlineTimer;
@@ -260,7 +267,9 @@ class Daemon {
     });
     this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native) });
     log.daemon.info({ native: this.#native !== undefined, openssl: this.#native?.opensslVersion() }, this.#native !== undefined ? "native fast path: ESP AEAD on OpenSSL contexts, TUN on the event loop" : "native fast path off: pure TypeScript data plane");
-    log.tun.info({ dev: this.#tun.name, mtu: this.#tun.mtu }, "TUN device up");
+    this.#mss4 = mssForMtu(this.#tun.mtu, 4);
+    this.#mss6 = mssForMtu(this.#tun.mtu, 6);
+    log.tun.info({ dev: this.#tun.name, mtu: this.#tun.mtu, clampMss: [this.#mss4, this.#mss6] }, "TUN device up");
     this.#udp = await openUdp(
       {
         onIke: (dg) => this.#onIke(dg),
@@ -293,6 +302,7 @@ class Daemon {
 
   #onTunPacket(packet: Uint8Array): void {
     const now = this.#clock.now();
+    clampMss(packet, this.#mss4, this.#mss6);
     const r = this.#dataPlane.outbound(now, packet);
     switch (r.kind) {
       case "toNetwork": {
@@ -322,6 +332,7 @@ class Daemon {
     const now = this.#clock.now();
     const r = this.#dataPlane.inbound(now, packet, { address: remote.address });
     if (r.kind === "toTunnel") {
+      clampMss(r.bytes, this.#mss4, this.#mss6);
       this.#counters.espPacketsIn++;
       this.#counters.espBytesIn += r.bytes.length;
       if (this.#tun?.write(r.bytes) !== true) this.#counters.tunWriteErrors++;

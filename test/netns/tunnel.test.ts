@@ -64,6 +64,30 @@ describe("site-to-site tunnel (RFC 4301 s5 packet processing, RFC 3948 UDP encap
     expect(r.receivedBytes).toBe(4 * 1024 * 1024);
   });
 
+  it("clamps the MSS of TCP SYNs and SYN-ACKs crossing the tunnel to fit the 1400-byte TUN MTU", async () => {
+    const { topo } = pair;
+    const capB = await Capture.start(topo, topo.ns.gwB, "lan0", join(pair.dir, "mss-b.pcap"));
+    const capA = await Capture.start(topo, topo.ns.gwA, "lan0", join(pair.dir, "mss-a.pcap"));
+    const r = await tcpTransfer(topo, { serverNs: topo.ns.hostB, serverAddress: topo.addresses.hostB.v4, clientNs: topo.ns.hostA, bytes: 64 * 1024, port: 5003 });
+    await capA.stop();
+    await capB.stop();
+    expect(r.ok).toBe(true);
+    const mssOf = async (cap: Capture, ns: string, filter: string): Promise<number[]> => {
+      const out = await topo.exec(ns, "tcpdump", ["-r", cap.file, "-n", "-v", filter], { allowFailure: true });
+      return [...out.stdout.matchAll(/mss (\d+)/g)].map((m) => Number(m[1]));
+    };
+    // Both hosts offer 1460 (their link MTU is 1500): the SYN leaves host-a with 1460 and reaches
+    // host-b with at most 1400 - 20 - 20; the SYN-ACK likewise in the other direction.
+    const synSent = await mssOf(capA, topo.ns.gwA, "tcp[tcpflags] == tcp-syn and port 5003");
+    const synArrived = await mssOf(capB, topo.ns.gwB, "tcp[tcpflags] == tcp-syn and port 5003");
+    const synAckSent = await mssOf(capB, topo.ns.gwB, "tcp[tcpflags] == (tcp-syn|tcp-ack) and port 5003");
+    const synAckArrived = await mssOf(capA, topo.ns.gwA, "tcp[tcpflags] == (tcp-syn|tcp-ack) and port 5003");
+    expect(synSent).toEqual([1460]);
+    expect(synArrived).toEqual([1360]);
+    expect(synAckSent).toEqual([1460]);
+    expect(synAckArrived).toEqual([1360]);
+  });
+
   it("carries a TCP transfer over IPv6 inner addresses intact", async () => {
     const { topo } = pair;
     const r = await tcpTransfer(topo, { serverNs: topo.ns.hostB, serverAddress: topo.addresses.hostB.v6, clientNs: topo.ns.hostA, bytes: 2 * 1024 * 1024, port: 5002 });
