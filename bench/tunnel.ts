@@ -23,7 +23,7 @@
  * Needs root, iperf3 and strongSwan (testbed.md); tsipsec must be built (`npm run build`, which the
  * npm script runs). Environment: BENCH_TUNNEL_ROUNDS (3), BENCH_TUNNEL_SECONDS (10),
  * BENCH_TUNNEL_UDP_RATE (iperf3 -b, default 500M), BENCH_TUNNEL_ONLY (comma list of configurations),
- * BENCH_TUNNEL_PURE=1. A full run takes about 3 minutes and keeps both cores busy.
+ * BENCH_TUNNEL_PURE=1, BENCH_TUNNEL_PROFILE=DIR (V8 CPU profiles of the tsipsec daemons). A full run takes about 3 minutes and keeps both cores busy.
  */
 import { readFileSync } from "node:fs";
 import { controlRequest } from "../src/control/client.js";
@@ -75,6 +75,28 @@ async function namespaceTicks(_topo: Topology, ns: string): Promise<number> {
     }
   }
   return ticks;
+}
+
+/** Kernel drop counters of a namespace: UDP receive-buffer overflows and per-link TX/RX drops. */
+interface NetDrops {
+  udpRcvbufErrors: number;
+  udpSndbufErrors: number;
+  linkDrops: Record<string, { rx: number; tx: number }>;
+}
+
+async function netDrops(topo: Topology, ns: string): Promise<NetDrops> {
+  const snmp = (await topo.exec(ns, "cat", ["/proc/net/snmp"], { allowFailure: true })).stdout.split("\n").filter((l) => l.startsWith("Udp:"));
+  const names = snmp[0]?.split(/\s+/) ?? [];
+  const values = snmp[1]?.split(/\s+/) ?? [];
+  const udp = (k: string): number => Number(values[names.indexOf(k)] ?? 0);
+  const links: Record<string, { rx: number; tx: number }> = {};
+  try {
+    const j = JSON.parse((await topo.exec(ns, "ip", ["-s", "-j", "link"], { allowFailure: true })).stdout) as Array<{ ifname: string; stats64?: { rx?: { dropped?: number }; tx?: { dropped?: number } } }>;
+    for (const l of j) links[l.ifname] = { rx: l.stats64?.rx?.dropped ?? 0, tx: l.stats64?.tx?.dropped ?? 0 };
+  } catch {
+    // no JSON support: leave empty
+  }
+  return { udpRcvbufErrors: udp("RcvbufErrors"), udpSndbufErrors: udp("SndbufErrors"), linkDrops: links };
 }
 
 interface Ping {
@@ -169,10 +191,20 @@ interface ConfigResult {
   cpuMedianB: number;
   udp: UdpResult;
   espDrops: { a: number | string; b: number | string };
+  /** Kernel drop counters in each gateway namespace at the end of the configuration's run. */
+  kernelDrops?: { a: NetDrops; b: NetDrops };
   note?: string;
 }
 
 async function measure(topo: Topology, name: string): Promise<Omit<ConfigResult, "espDrops">> {
+  const r = await measureTraffic(topo, name);
+  const kernelDrops = { a: await netDrops(topo, topo.ns.gwA), b: await netDrops(topo, topo.ns.gwB) };
+  const show = (d: NetDrops): string => `udp rcvbuf ${d.udpRcvbufErrors}, link drops ${Object.entries(d.linkDrops).filter(([, v]) => v.rx + v.tx > 0).map(([k, v]) => `${k} rx ${v.rx} tx ${v.tx}`).join(", ") || "0"}`;
+  console.log(`  ${name} kernel drops: gw-a ${show(kernelDrops.a)}; gw-b ${show(kernelDrops.b)}`);
+  return { ...r, kernelDrops };
+}
+
+async function measureTraffic(topo: Topology, name: string): Promise<Omit<ConfigResult, "espDrops">> {
   const ping = await pingRtt(topo);
   const stop = await iperfServer(topo);
   try {
@@ -242,6 +274,14 @@ function espDropsOf(s: Stats | undefined): number | string {
 async function tsipsec(topo: Topology, pure: boolean): Promise<ConfigResult> {
   const name = pure ? "tsipsec-pure" : "tsipsec";
   const saved = process.env.TSIPSEC_NO_NATIVE;
+  const savedNodeOptions = process.env.NODE_OPTIONS;
+  // BENCH_TUNNEL_PROFILE=DIR: the daemons write V8 CPU profiles to DIR/<config>/ when they exit
+  // (a preload, because Node 20 refuses --cpu-prof in NODE_OPTIONS).
+  const profileDir = process.env.BENCH_TUNNEL_PROFILE;
+  if (profileDir !== undefined && profileDir !== "") {
+    process.env.NODE_OPTIONS = `${savedNodeOptions ?? ""} --import ${new URL("./lib/cpu-profile-preload.mjs", import.meta.url).pathname}`.trim();
+    process.env.TSIPSEC_CPU_PROFILE_DIR = `${profileDir}/${name}`;
+  }
   if (pure) process.env.TSIPSEC_NO_NATIVE = "1";
   else delete process.env.TSIPSEC_NO_NATIVE;
   let a: TsipsecGateway | undefined;
@@ -263,6 +303,9 @@ async function tsipsec(topo: Topology, pure: boolean): Promise<ConfigResult> {
     await b?.dispose();
     if (saved === undefined) delete process.env.TSIPSEC_NO_NATIVE;
     else process.env.TSIPSEC_NO_NATIVE = saved;
+    if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = savedNodeOptions;
+    delete process.env.TSIPSEC_CPU_PROFILE_DIR;
   }
 }
 
