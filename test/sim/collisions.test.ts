@@ -1,6 +1,8 @@
 import { describe, it, expect } from "vitest";
-import { makePair, pairedChildren, errorsOf, type Pair } from "./fixtures.js";
-import type { IkeEngine } from "../../src/ike/engine.js";
+import { makePair, pairedChildren, errorsOf, sitePair, A_ADDR, B_ADDR, type Pair } from "./fixtures.js";
+import { SimNetwork } from "./network.js";
+import { IkeEngine } from "../../src/ike/engine.js";
+import { seededRandom, type Random } from "../../src/crypto/random.js";
 import { weLoseCollision, compareNonces } from "../../src/ike/exchanges/create-child-sa.js";
 
 function up(p: Pair): void {
@@ -132,4 +134,66 @@ describe("RFC 7296 s2.25: a rekey crossing a DELETE", () => {
     expect(p.b.established.length).toBe(2);
     expect(p.b.events.some((e) => e.message.includes("TEMPORARY_FAILURE"))).toBe(true);
   });
+});
+
+describe("RFC 7296 s2.8.1 in the simulated network: every ordering of the four nonces", () => {
+  /** Random whose next 32-byte draws (the nonces, once the IKE SA is up) start with scripted octets. */
+  function scripted(seed: string): { random: Random; script: number[] } {
+    const base = seededRandom(seed);
+    const script: number[] = [];
+    return {
+      script,
+      random: {
+        bytes(n: number): Uint8Array {
+          const out = base.bytes(n);
+          if (n === 32 && script.length > 0) out[0] = script.shift() as number;
+          return out;
+        },
+      },
+    };
+  }
+
+  for (const order of permutations([1, 2, 3, 4])) {
+    // A's exchange carries Ni_A and Nr_B; B's exchange carries Ni_B and Nr_A.
+    const [niA, nrA, niB, nrB] = order as [number, number, number, number];
+    const aLoses = Math.min(niA, nrB) < Math.min(niB, nrA);
+    it(`Ni_A=${niA} Nr_A=${nrA} Ni_B=${niB} Nr_B=${nrB}: ${aLoses ? "A" : "B"} deletes its own new SA, the other deletes the old one`, () => {
+      const cfg = sitePair();
+      const ra = scripted(`order-a-${order.join("")}`);
+      const rb = scripted(`order-b-${order.join("")}`);
+      const net = new SimNetwork(`order-${order.join("")}`);
+      const engA = new IkeEngine(cfg.a, ra.random, net.now);
+      const engB = new IkeEngine(cfg.b, rb.random, net.now);
+      const a = net.addNode("A", A_ADDR, engA);
+      const b = net.addNode("B", B_ADDR, engB);
+      net.call(a, (e, now) => (e as IkeEngine).initiate(now, "site"));
+      expect(net.runUntil(() => a.installed.size === 1 && b.installed.size === 1, 10_000)).toBe(true);
+      const old = [...a.installed.values()][0]!;
+      // Each side draws its Ni when it starts and its Nr when it answers the other's request.
+      ra.script.push(niA * 0x10, nrA * 0x10);
+      rb.script.push(niB * 0x10, nrB * 0x10);
+      // CREATE_CHILD_SA { N(REKEY_SA), SA, Ni_A, TSi, TSr } -->   <-- CREATE_CHILD_SA { N(REKEY_SA), SA, Ni_B, TSi, TSr }
+      // <-- { SA, Nr_B, TSi, TSr }                                  { SA, Nr_A, TSi, TSr } -->
+      net.call(a, (e, now) => (e as IkeEngine).rekeyChild(now, "site"));
+      net.call(b, (e, now) => (e as IkeEngine).rekeyChild(now, "site"));
+      net.runFor(30_000);
+      expect(ra.script).toEqual([]);
+      expect(rb.script).toEqual([]);
+      const lost = (n: typeof a) => n.events.some((e) => e.message.includes("our SA has the lowest nonce"));
+      expect(lost(a)).toBe(aLoses);
+      expect(lost(b)).toBe(!aLoses);
+      // Survivor: the SA of the winning exchange, on both sides; the old one is gone.
+      expect(pairedChildren(a, b).length).toBe(1);
+      const [sa] = pairedChildren(a, b)[0]!;
+      expect(sa.spiIn).not.toBe(old.spiIn);
+      // The loser deleted the SA it created; the winner deleted the old SA (s2.8.1).
+      const [loser, winner] = aLoses ? [a, b] : [b, a];
+      expect(loser.deleteLog.some((d) => d.reason === "redundant after rekey collision")).toBe(true);
+      expect(winner.deleteLog.some((d) => d.reason === "rekeyed")).toBe(true);
+      expect(winner.deleteLog.some((d) => d.reason === "redundant after rekey collision")).toBe(false);
+      expect(a.deleteLog.some((d) => d.id === old.id)).toBe(true);
+      expect(b.installed.size).toBe(1);
+      expect(a.installed.size).toBe(1);
+    });
+  }
 });
