@@ -229,7 +229,8 @@ class Daemon {
   #keyExporter: KeyExporter | undefined;
   /** Counters of SAs already removed, so totals survive rekeys. */
   readonly #retired = { drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number> };
-  readonly #counters = { espPacketsIn: 0, espPacketsOut: 0, espBytesIn: 0, espBytesOut: 0, bypassDropped: 0, tunWriteErrors: 0 };
+  readonly #counters = { espPacketsIn: 0, espPacketsOut: 0, espBytesIn: 0, espBytesOut: 0, bypassDropped: 0, tunWriteErrors: 0, internalErrors: 0 };
+  readonly #lastInternalErrorLog = new Map<string, number>();
 
   private constructor(o: DaemonStartOptions) {
     this.#config = o.config;
@@ -272,8 +273,20 @@ class Daemon {
     log.tun.info({ dev: this.#tun.name, mtu: this.#tun.mtu, clampMss: [this.#mss4, this.#mss6] }, "TUN device up");
     this.#udp = await openUdp(
       {
-        onIke: (dg) => this.#onIke(dg),
-        onEsp: (packet, remote) => this.#onEsp(packet, remote),
+        onIke: (dg) => {
+          try {
+            this.#onIke(dg);
+          } catch (e) {
+            this.#internalError("ike-in", e);
+          }
+        },
+        onEsp: (packet, remote) => {
+          try {
+            this.#onEsp(packet, remote);
+          } catch (e) {
+            this.#internalError("esp-in", e);
+          }
+        },
         onError: (err, local) => log.net.warn({ local: `${local.address}:${local.port}`, err: err.message }, "UDP socket error"),
       },
       { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg) },
@@ -284,7 +297,13 @@ class Daemon {
     });
     log.control.info({ path: controlPath }, "control socket listening");
     await this.#syncTrapPolicies();
-    this.#tun.start((p) => this.#onTunPacket(p));
+    this.#tun.start((p) => {
+      try {
+        this.#onTunPacket(p);
+      } catch (e) {
+        this.#internalError("tun-in", e);
+      }
+    });
     const started: string[] = [];
     for (const c of cfg.engine.connections) {
       const startChildren = c.children.filter((ch) => ch.startAction === "start");
@@ -299,6 +318,19 @@ class Daemon {
 
   // -------------------------------------------------------------------------------------------
   // Packet paths
+
+  /**
+   * An exception while handling one packet (a bug: the cores turn bad input into results) is
+   * counted and logged (at most once a second per path) instead of taking the gateway down.
+   */
+  #internalError(path: string, e: unknown): void {
+    this.#counters.internalErrors++;
+    const now = this.#clock.now();
+    if (now - (this.#lastInternalErrorLog.get(path) ?? -Infinity) >= 1000) {
+      this.#lastInternalErrorLog.set(path, now);
+      this.#log.daemon.error({ path, err: e instanceof Error ? (e.stack ?? e.message) : String(e), total: this.#counters.internalErrors }, "internal error while handling a packet (packet dropped)");
+    }
+  }
 
   #onTunPacket(packet: Uint8Array): void {
     const now = this.#clock.now();
@@ -803,6 +835,7 @@ class Daemon {
     }
     add("BYPASS_REFUSED", this.#counters.bypassDropped);
     add("TUN_WRITE", this.#counters.tunWriteErrors);
+    add("INTERNAL_ERROR", this.#counters.internalErrors);
     const udp = this.#udp?.counters;
     add("UDP_MALFORMED", udp?.malformedIn ?? 0);
     return {
