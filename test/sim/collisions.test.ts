@@ -197,3 +197,60 @@ describe("RFC 7296 s2.8.1 in the simulated network: every ordering of the four n
     });
   }
 });
+
+describe("RFC 7296 s2.8.2 in the simulated network: simultaneous IKE SA rekeys under every nonce ordering", () => {
+  function scripted(seed: string): { random: Random; script: number[] } {
+    const base = seededRandom(seed);
+    const script: number[] = [];
+    return {
+      script,
+      random: {
+        bytes(n: number): Uint8Array {
+          const out = base.bytes(n);
+          // ECP-384 keys are 48 bytes, so the only 32-byte draws here are the nonces.
+          if (n === 32 && script.length > 0) out[0] = script.shift() as number;
+          return out;
+        },
+      },
+    };
+  }
+  for (const order of permutations([1, 2, 3, 4])) {
+    const [niA, nrA, niB, nrB] = order as [number, number, number, number];
+    const aLoses = Math.min(niA, nrB) < Math.min(niB, nrA);
+    it(`Ni_A=${niA} Nr_A=${nrA} Ni_B=${niB} Nr_B=${nrB}: ${aLoses ? "A" : "B"}'s new IKE SA is redundant; the Child SA ends on the other`, () => {
+      const opts = { ikeProposals: ["aes128gcm16-prfsha256-ecp384"] };
+      const cfg = sitePair(opts, opts);
+      const ra = scripted(`ike-order-a-${order.join("")}`);
+      const rb = scripted(`ike-order-b-${order.join("")}`);
+      const net = new SimNetwork(`ike-order-${order.join("")}`);
+      const engA = new IkeEngine(cfg.a, ra.random, net.now);
+      const engB = new IkeEngine(cfg.b, rb.random, net.now);
+      const a = net.addNode("A", A_ADDR, engA);
+      const b = net.addNode("B", B_ADDR, engB);
+      net.call(a, (e, now) => (e as IkeEngine).initiate(now, "site"));
+      expect(net.runUntil(() => a.installed.size === 1 && b.installed.size === 1, 10_000)).toBe(true);
+      ra.script.push(niA * 0x10, nrA * 0x10);
+      rb.script.push(niB * 0x10, nrB * 0x10);
+      // CREATE_CHILD_SA { SA(SPIi'), Ni_A, KEi } -->   <-- CREATE_CHILD_SA { SA(SPIi''), Ni_B, KEi }
+      net.call(a, (e, now) => (e as IkeEngine).rekeyIke(now, "site"));
+      net.call(b, (e, now) => (e as IkeEngine).rekeyIke(now, "site"));
+      net.runFor(30_000);
+      expect(ra.script).toEqual([]);
+      expect(rb.script).toEqual([]);
+      const lost = (n: typeof a) => n.events.some((e) => e.message.includes("IKE SA rekey collision"));
+      expect(lost(a)).toBe(aLoses);
+      expect(lost(b)).toBe(!aLoses);
+      const la = engA.listSas(net.now);
+      const lb = engB.listSas(net.now);
+      expect(la.length).toBe(1);
+      expect(lb.length).toBe(1);
+      expect(la[0]!.spiI).toBe(lb[0]!.spiI);
+      // The surviving IKE SA was created by the winner's exchange: its initiator is the winner.
+      expect(la[0]!.initiator).toBe(!aLoses);
+      expect(la[0]!.children.length).toBe(1);
+      expect(lb[0]!.children.length).toBe(1);
+      expect(pairedChildren(a, b).length).toBe(1);
+      expect(a.deleteLog.length + b.deleteLog.length).toBe(0);
+    });
+  }
+});
