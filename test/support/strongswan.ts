@@ -354,7 +354,7 @@ export function renderStrongswanConf(dir: string, options: Pick<StrongSwanOption
     "      default = 1",
     `      ike = ${ike}`,
     "      cfg = 2",
-    "      chd = 2",
+    `      chd = ${options.logKeys === true ? 4 : 2}`,
     "      net = 1",
     "      enc = 1",
     "    }",
