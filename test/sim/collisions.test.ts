@@ -103,12 +103,18 @@ describe("RFC 7296 s2.8.2: simultaneous IKE SA rekeys", () => {
 });
 
 describe("RFC 7296 s2.25: a rekey crossing a DELETE", () => {
-  it("A rekeys the Child SA while B deletes it: both end with no Child SA and the IKE SA up", () => {
+  it("A rekeys the Child SA while B deletes it (s2.25.1): both end with no Child SA and the IKE SA up", () => {
     const p = makePair("rekey-vs-delete");
     up(p);
     p.net.call(p.a, (e, now) => (e as IkeEngine).rekeyChild(now, "site"));
     p.net.call(p.b, (e, now) => (e as IkeEngine).terminateChild(now, "site", "net"));
+    // CREATE_CHILD_SA { N(REKEY_SA), ... } -->   <-- INFORMATIONAL { D(ESP) }
+    // s2.25.1: B is closing that SA: <-- { N(TEMPORARY_FAILURE) }; A answers the DELETE as usual
+    // with its own D and does not retry (the SA is gone).
     p.net.runFor(60_000);
+    expect(p.a.events.some((e) => e.message.includes("TEMPORARY_FAILURE"))).toBe(true);
+    expect(p.a.installed.size).toBe(0);
+    expect(p.a.installLog.length).toBe(1);
     expect(errorsOf(p.a)).toEqual([]);
     expect(errorsOf(p.b)).toEqual([]);
     // Whatever survives is paired; nothing is half-installed.

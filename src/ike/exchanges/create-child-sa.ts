@@ -130,6 +130,8 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
       sa.tasks.push(active.rekeyOf === undefined ? { kind: "createChild", child: active.child, trigger: active.trigger } : { kind: "rekeyChild", childId: active.rekeyOf });
       sa.timers.set("retryTask", now + retryDelay(core));
       core.log("info", "child", `TEMPORARY_FAILURE from peer for ${active.rekeyOf === undefined ? "new" : "rekeyed"} Child SA ${active.child.name}; retrying later`, { connection: conn, child: active.child.name });
+    } else {
+      core.log("info", "child", `TEMPORARY_FAILURE from peer for the rekey of Child SA ${active.child.name}; not retrying, the SA was deleted or rekeyed meanwhile`, { connection: conn, child: active.child.name });
     }
     return;
   }
