@@ -14,16 +14,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSiteToSite, SITE_TO_SITE_ADDRESSES, uniqueSuffix, type Topology } from "../../src/drivers/netns.js";
-import { formatEspSaRow, formatIkev2DecryptionRow } from "../../src/drivers/key-export.js";
-import { getEncr } from "../../src/crypto/encr.js";
-import { getInteg } from "../../src/crypto/integ.js";
-import { Secret } from "../../src/crypto/secret.js";
-import { EncrId, IntegId } from "../../src/wire/ike/constants.js";
 import { ensureStrongSwanInstalled, StrongSwan, waitFor } from "../support/strongswan.js";
 import { siteConnection } from "./harness/matrix.js";
 import { pingAfterWarmup } from "./harness/traffic.js";
 import { TsipsecGateway } from "./harness/tsipsec.js";
-import { charonKeyDump, startCapture, tsharkFields, type Capture } from "./harness/wireshark.js";
+import { startCapture, tsharkFields, type Capture } from "./harness/wireshark.js";
+import { keyRowsFromCharonLog } from "./harness/cases.js";
 
 const S = SITE_TO_SITE_ADDRESSES;
 
@@ -67,30 +63,8 @@ describe("Wireshark decrypts a captured tsipsec <-> strongSwan session (RFC 7296
       await capture.stop();
 
       // Key rows from strongSwan's view of the same SAs (it is the IKE responder here).
-      const log = ss.log();
-      const key = (label: string): Secret => {
-        const bytes = charonKeyDump(log, label);
-        expect(bytes, `charon logged ${label}`).toBeDefined();
-        return new Secret(bytes ?? new Uint8Array(0));
-      };
-      const ikeRow = formatIkev2DecryptionRow({
-        spiI: BigInt(`0x${sa.initiatorSpi}`),
-        spiR: BigInt(`0x${sa.responderSpi}`),
-        encr: getEncr(EncrId.ENCR_AES_CBC, 128),
-        integ: getInteg(IntegId.AUTH_HMAC_SHA2_256_128),
-        skEi: key("Sk_ei secret"),
-        skEr: key("Sk_er secret"),
-        skAi: key("Sk_ai secret"),
-        skAr: key("Sk_ar secret"),
-      });
+      const keys = keyRowsFromCharonLog(ss.log(), sa);
       const child = sa.children[0]!;
-      const gcm = getEncr(EncrId.ENCR_AES_GCM_16, 128);
-      // The IKE initiator (tsipsec, gw-a) sends with the initiator key to strongSwan's inbound SPI.
-      const espRows = [
-        formatEspSaRow({ src: S.gwAWan.v4, dst: S.gwBWan.v4, spi: Number.parseInt(child.spiIn, 16), encr: gcm, integ: undefined, encrKey: key("encryption initiator key"), integKey: undefined }),
-        formatEspSaRow({ src: S.gwBWan.v4, dst: S.gwAWan.v4, spi: Number.parseInt(child.spiOut, 16), encr: gcm, integ: undefined, encrKey: key("encryption responder key"), integKey: undefined }),
-      ];
-      const keys = { ikev2: [ikeRow], esp: espRows };
 
       // IKE_AUTH request and response (isakmp.exchangetype 35): IDi/IDr and AUTH only exist once SK is decrypted.
       const auth = await tsharkFields(capture.file, keys, "isakmp.exchangetype == 35", ["isakmp.ispi", "isakmp.id.data.ipv4_addr", "isakmp.auth.method", "isakmp.ts.start_ipv4"]);

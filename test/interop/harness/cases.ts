@@ -8,7 +8,7 @@
  * the ones listed in pending.ts (failing because of a tsipsec bug or missing feature), outside
  * CI's default include.
  */
-import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { SITE_TO_SITE_ADDRESSES, type Topology } from "../../../src/drivers/netns.js";
@@ -28,6 +28,12 @@ import {
   type SiteOptions,
 } from "./matrix.js";
 import { pingAfterWarmup, tcpTransfer } from "./traffic.js";
+import { charonKeyDump, startCapture, tsharkFields } from "./wireshark.js";
+import { formatEspSaRow, formatIkev2DecryptionRow } from "../../../src/drivers/key-export.js";
+import { getEncr } from "../../../src/crypto/encr.js";
+import { getInteg } from "../../../src/crypto/integ.js";
+import { Secret } from "../../../src/crypto/secret.js";
+import { EncrId, IntegId } from "../../../src/wire/ike/constants.js";
 import { TsipsecGateway, type TsipsecGatewayOptions } from "./tsipsec.js";
 
 const S = SITE_TO_SITE_ADDRESSES;
@@ -515,6 +521,79 @@ function initialContactCase(): InteropCase {
   };
 }
 
+function saveKeysCase(): InteropCase {
+  const id = "wireshark/tsipsec-save-keys";
+  const base = ALGORITHM_ROWS[0] as AlgorithmRow;
+  return {
+    id,
+    title: "daemon.save_keys: tsipsec's Wireshark tables (0600) hold exactly the rows strongSwan's logged keys give, and tshark decrypts the capture with them",
+    timeoutMs: 90_000,
+    run: (ctx) =>
+      withPair(ctx, id, { a: siteConnection("a"), b: siteConnection("b"), ts: { saveKeys: true }, ss: { logKeys: true } }, async (p) => {
+        const topo = ctx.topology;
+        const capture = await startCapture(topo, topo.ns.gwA, "wan0", join(p.ts.dir, "outer.pcap"));
+        try {
+          await establish(p, "tsipsec-initiator");
+          const e = await waitEstablished(p);
+          expectAgreement(e, base, "tsipsec-initiator");
+          const ping = await pingAfterWarmup(topo, topo.ns.hostA, S.hostB.v4, 3);
+          expect(ping.received, ping.output).toBe(3);
+        } finally {
+          await capture.stop();
+        }
+        const expected = keyRowsFromCharonLog(p.ss.log(), (await p.ss.listSas())[0]);
+        const tables = p.ts.keyTables();
+        for (const f of ["ikev2_decryption_table", "esp_sa"]) {
+          expect(existsSync(join(p.ts.dir, f)), `tsipsec wrote ${f}`).toBe(true);
+          expect(statSync(join(p.ts.dir, f)).mode & 0o777, `${f} is private`).toBe(0o600);
+        }
+        const rows = (t: string): string[] => t.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+        expect(rows(tables.ikev2)).toEqual(expected.ikev2);
+        expect(new Set(rows(tables.esp))).toEqual(new Set(expected.esp));
+        const auth = await tsharkFields(capture.file, { ikev2: rows(tables.ikev2), esp: [] }, "isakmp.exchangetype == 35", ["isakmp.id.data.ipv4_addr"]);
+        expect(auth.lines.length, auth.result.stderr).toBe(2);
+        expect(auth.lines.every((l) => l.includes(S.gwAWan.v4) || l.includes(S.gwBWan.v4))).toBe(true);
+        const icmp = await tsharkFields(capture.file, { ikev2: [], esp: rows(tables.esp) }, "esp && icmp", ["icmp.type"]);
+        expect(icmp.lines.length, icmp.result.stderr).toBeGreaterThanOrEqual(6);
+        await tearDown(p, "tsipsec");
+      }),
+  };
+}
+
+/**
+ * The Wireshark rows of the first IKE SA and Child SA in charon's log (`ike = 4`, `chd = 4`) when
+ * the peer (gw-a) was the IKE initiator with IKE aes128-sha256-modp2048 and ESP aes128gcm16.
+ */
+export function keyRowsFromCharonLog(log: string, sa: SwanIkeSa | undefined): { ikev2: string[]; esp: string[] } {
+  const key = (label: string): Secret => {
+    const bytes = charonKeyDump(log, label);
+    if (bytes === undefined) throw new Error(`charon did not log ${label} (ike/chd log level 4?)`);
+    return new Secret(bytes);
+  };
+  const child = sa?.children[0];
+  if (sa === undefined || child === undefined) throw new Error("strongSwan has no Child SA to take keys for");
+  const gcm = getEncr(EncrId.ENCR_AES_GCM_16, 128);
+  return {
+    ikev2: [
+      formatIkev2DecryptionRow({
+        spiI: BigInt(`0x${sa.initiatorSpi}`),
+        spiR: BigInt(`0x${sa.responderSpi}`),
+        encr: getEncr(EncrId.ENCR_AES_CBC, 128),
+        integ: getInteg(IntegId.AUTH_HMAC_SHA2_256_128),
+        skEi: key("Sk_ei secret"),
+        skEr: key("Sk_er secret"),
+        skAi: key("Sk_ai secret"),
+        skAr: key("Sk_ar secret"),
+      }),
+    ],
+    // The IKE initiator (gw-a) sends with the initiator key to strongSwan's inbound SPI.
+    esp: [
+      formatEspSaRow({ src: S.gwAWan.v4, dst: S.gwBWan.v4, spi: Number.parseInt(child.spiIn, 16), encr: gcm, integ: undefined, encrKey: key("encryption initiator key"), integKey: undefined }),
+      formatEspSaRow({ src: S.gwBWan.v4, dst: S.gwAWan.v4, spi: Number.parseInt(child.spiOut, 16), encr: gcm, integ: undefined, encrKey: key("encryption responder key"), integKey: undefined }),
+    ],
+  };
+}
+
 /** Every case of the matrix, in run order. */
 export const CASES: readonly InteropCase[] = [
   ...ALGORITHM_ROWS.flatMap((row) => ROLES.map((role) => algorithmCase(row, role))),
@@ -531,4 +610,5 @@ export const CASES: readonly InteropCase[] = [
   deleteCase("strongswan"),
   dpdCase(),
   initialContactCase(),
+  saveKeysCase(),
 ];
