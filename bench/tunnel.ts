@@ -196,9 +196,18 @@ interface ConfigResult {
   note?: string;
 }
 
+function minus(after: NetDrops, before: NetDrops): NetDrops {
+  const links: Record<string, { rx: number; tx: number }> = {};
+  for (const [k, v] of Object.entries(after.linkDrops)) links[k] = { rx: v.rx - (before.linkDrops[k]?.rx ?? 0), tx: v.tx - (before.linkDrops[k]?.tx ?? 0) };
+  return { udpRcvbufErrors: after.udpRcvbufErrors - before.udpRcvbufErrors, udpSndbufErrors: after.udpSndbufErrors - before.udpSndbufErrors, linkDrops: links };
+}
+
 async function measure(topo: Topology, name: string): Promise<Omit<ConfigResult, "espDrops">> {
+  // The namespaces outlive configurations: count this configuration's drops only.
+  const a0 = await netDrops(topo, topo.ns.gwA);
+  const b0 = await netDrops(topo, topo.ns.gwB);
   const r = await measureTraffic(topo, name);
-  const kernelDrops = { a: await netDrops(topo, topo.ns.gwA), b: await netDrops(topo, topo.ns.gwB) };
+  const kernelDrops = { a: minus(await netDrops(topo, topo.ns.gwA), a0), b: minus(await netDrops(topo, topo.ns.gwB), b0) };
   const show = (d: NetDrops): string => `udp rcvbuf ${d.udpRcvbufErrors}, link drops ${Object.entries(d.linkDrops).filter(([, v]) => v.rx + v.tx > 0).map(([k, v]) => `${k} rx ${v.rx} tx ${v.tx}`).join(", ") || "0"}`;
   console.log(`  ${name} kernel drops: gw-a ${show(kernelDrops.a)}; gw-b ${show(kernelDrops.b)}`);
   return { ...r, kernelDrops };
@@ -290,6 +299,11 @@ async function tsipsec(topo: Topology, pure: boolean): Promise<ConfigResult> {
     b = await TsipsecGateway.start({ topology: topo, namespace: topo.ns.gwB, label: "bench-gw-b" }, [connection("b")]);
     a = await TsipsecGateway.start({ topology: topo, namespace: topo.ns.gwA, label: "bench-gw-a" }, [connection("a")]);
     await a.up("s2s");
+    const txq = process.env.BENCH_TUNNEL_TXQ;
+    if (txq !== undefined && txq !== "") {
+      // Experiment: a longer TUN transmit queue absorbs scheduling gaps of the reading daemon.
+      for (const ns of [topo.ns.gwA, topo.ns.gwB]) await topo.exec(ns, "ip", ["link", "set", "dev", "tsipsec0", "txqueuelen", txq]);
+    }
     const r = await measure(topo, name);
     const sa = await controlRequest(a.controlPath, { op: "stats" }, 10_000).catch(() => undefined);
     const sb = await controlRequest(b.controlPath, { op: "stats" }, 10_000).catch(() => undefined);
