@@ -521,6 +521,32 @@ function initialContactCase(): InteropCase {
   };
 }
 
+function cliCase(): InteropCase {
+  const id = "cli/up-list-sas-down";
+  const base = ALGORITHM_ROWS[0] as AlgorithmRow;
+  return {
+    id,
+    title: "the tsipsec command: `up s2s`, `list-sas --json` (same SAs as strongSwan lists), `down s2s`",
+    timeoutMs: 60_000,
+    run: (ctx) =>
+      withPair(ctx, id, { a: siteConnection("a"), b: siteConnection("b") }, async (p) => {
+        const up = await p.ts.cli(["up", "s2s"]);
+        expect(up.code, `tsipsec up: ${up.stdout}${up.stderr}`).toBe(0);
+        const e = await waitEstablished(p);
+        expectAgreement(e, base, "tsipsec-initiator");
+        const list = await p.ts.cli(["list-sas", "--json"]);
+        expect(list.code, list.stderr).toBe(0);
+        const listed = JSON.parse(list.stdout) as IkeSaStatus[];
+        expect(listed.map((sa) => [sa.spiI, sa.spiR, sa.children.map((c) => [c.spiIn, c.spiOut])])).toEqual([[e.ss.initiatorSpi, e.ss.responderSpi, [[e.ssChild.spiOut, e.ssChild.spiIn]]]]);
+        const down = await p.ts.cli(["down", "s2s"]);
+        expect(down.code, `tsipsec down: ${down.stdout}${down.stderr}`).toBe(0);
+        await waitFor("both sides to forget the SAs", async () => (await p.ts.listSas()).length === 0 && (await p.ss.listSas()).length === 0, { timeoutMs: 15_000 });
+        const empty = await p.ts.cli(["list-sas", "--json"]);
+        expect(JSON.parse(empty.stdout)).toEqual([]);
+      }),
+  };
+}
+
 function saveKeysCase(): InteropCase {
   const id = "wireshark/tsipsec-save-keys";
   const base = ALGORITHM_ROWS[0] as AlgorithmRow;
@@ -610,5 +636,6 @@ export const CASES: readonly InteropCase[] = [
   deleteCase("strongswan"),
   dpdCase(),
   initialContactCase(),
+  cliCase(),
   saveKeysCase(),
 ];
