@@ -15,7 +15,7 @@ describe("tsipsec <-> strongSwan interop: pending cases (see harness/pending.ts)
 
   beforeAll(async () => {
     await ensureStrongSwanInstalled();
-    topology = await createSiteToSite({ suffix: uniqueSuffix("tp") });
+    topology = await createSiteToSite({ suffix: uniqueSuffix("tp"), ipv6: true });
   });
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ describe("tsipsec <-> strongSwan interop (RFC 7296, RFC 4303, RFC 3948)", () => 
   beforeAll(async () => {
     // A missing strongSwan is installed; an install that fails fails the suite (never a skip).
     await ensureStrongSwanInstalled();
-    topology = await createSiteToSite({ suffix: uniqueSuffix("ti") });
+    topology = await createSiteToSite({ suffix: uniqueSuffix("ti"), ipv6: true });
   });
 
   afterAll(async () => {

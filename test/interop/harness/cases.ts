@@ -172,12 +172,12 @@ function expectAgreement(e: Established, row: AlgorithmRow, role: Role | undefin
 }
 
 /** Ping host-a -> host-b, then a checksummed TCP transfer host-a -> host-b through the tunnel. */
-async function expectTraffic(ctx: InteropContext, p: Pair, size = 256 * 1024): Promise<void> {
+async function expectTraffic(ctx: InteropContext, p: Pair, size = 256 * 1024, family: "v4" | "v6" = "v4"): Promise<void> {
   const topo = ctx.topology;
   const before = await childCounters(p);
-  const ping = await pingAfterWarmup(topo, topo.ns.hostA, S.hostB.v4, 3);
+  const ping = await pingAfterWarmup(topo, topo.ns.hostA, S.hostB[family], 3);
   expect(ping.received, `ping host-a -> host-b through the tunnel:\n${ping.output}`).toBe(3);
-  const t = await tcpTransfer(topo, { serverNs: topo.ns.hostB, serverAddress: S.hostB.v4, clientNs: topo.ns.hostA, size });
+  const t = await tcpTransfer(topo, { serverNs: topo.ns.hostB, serverAddress: S.hostB[family], clientNs: topo.ns.hostA, size });
   expect(t.ok, `TCP transfer host-a -> host-b: ${t.detail}`).toBe(true);
   const after = await childCounters(p);
   // The bytes went through the SAs both sides list (tsipsec sends, strongSwan receives).
@@ -521,6 +521,28 @@ function initialContactCase(): InteropCase {
   };
 }
 
+function ipv6Case(role: Role): InteropCase {
+  const id = `ipv6/${role}`;
+  const base = ALGORITHM_ROWS[0] as AlgorithmRow;
+  const o: SiteOptions = { family: "v6" };
+  return {
+    id,
+    title: `IPv6 outside and inside (2001:db8:ff::1 <-> ::2, 2001:db8:1::/64 <-> 2001:db8:2::/64, ID_IPV6_ADDR), ${roleTitle(role)}: ping + TCP checksum, listings agree`,
+    timeoutMs: 60_000,
+    run: (ctx) =>
+      withPair(ctx, id, { a: siteConnection("a", o), b: siteConnection("b", o) }, async (p) => {
+        await establish(p, role);
+        const e = await waitEstablished(p);
+        expectAgreement(e, base, role);
+        expect([e.ts.local.address, e.ts.remote.address]).toEqual([S.gwAWan.v6, S.gwBWan.v6]);
+        expect([e.tsChild.localTs, e.tsChild.remoteTs]).toEqual([[S.siteA.v6], [S.siteB.v6]]);
+        expect([e.ssChild.localTs, e.ssChild.remoteTs]).toEqual([[S.siteB.v6], [S.siteA.v6]]);
+        await expectTraffic(ctx, p, 256 * 1024, "v6");
+        await tearDown(p, role === "tsipsec-initiator" ? "tsipsec" : "strongswan");
+      }),
+  };
+}
+
 function cliCase(): InteropCase {
   const id = "cli/up-list-sas-down";
   const base = ALGORITHM_ROWS[0] as AlgorithmRow;
@@ -628,6 +650,7 @@ export const CASES: readonly InteropCase[] = [
   ...ROLES.map(mismatchCase),
   narrowingCase("tsipsec"),
   narrowingCase("strongswan"),
+  ...ROLES.map(ipv6Case),
   childRekeyCase("tsipsec"),
   childRekeyCase("strongswan"),
   ikeRekeyCase("tsipsec"),

@@ -122,6 +122,8 @@ export interface SiteOptions {
   rekeyTime?: number;
   childRekeyTime?: number;
   dpdDelay?: number;
+  /** Address family of the outer addresses, default identities and default selectors. */
+  family?: "v4" | "v6";
 }
 
 /**
@@ -130,13 +132,14 @@ export interface SiteOptions {
  */
 export function siteConnection(side: "a" | "b", o: SiteOptions = {}): SwanConnection {
   const S = SITE_TO_SITE_ADDRESSES;
-  const idA = o.idA ?? S.gwAWan.v4;
-  const idB = o.idB ?? S.gwBWan.v4;
+  const f = o.family ?? "v4";
+  const idA = o.idA ?? S.gwAWan[f];
+  const idB = o.idB ?? S.gwBWan[f];
   const a = side === "a";
   const child = {
     name: "net",
-    localTs: [o.localTs ?? (a ? S.siteA.v4 : S.siteB.v4)],
-    remoteTs: [o.remoteTs ?? (a ? S.siteB.v4 : S.siteA.v4)],
+    localTs: [o.localTs ?? (a ? S.siteA[f] : S.siteB[f])],
+    remoteTs: [o.remoteTs ?? (a ? S.siteB[f] : S.siteA[f])],
     espProposals: [o.esp ?? "aes128gcm16"],
     startAction: "none" as const,
     mode: "tunnel" as const,
@@ -145,8 +148,8 @@ export function siteConnection(side: "a" | "b", o: SiteOptions = {}): SwanConnec
   };
   return {
     name: "s2s",
-    localAddrs: [a ? S.gwAWan.v4 : S.gwBWan.v4],
-    remoteAddrs: [a ? S.gwBWan.v4 : S.gwAWan.v4],
+    localAddrs: [a ? S.gwAWan[f] : S.gwBWan[f]],
+    remoteAddrs: [a ? S.gwBWan[f] : S.gwAWan[f]],
     proposals: [o.ike ?? "aes128-sha256-modp2048"],
     localId: a ? idA : idB,
     remoteId: a ? idB : idA,
