@@ -252,19 +252,59 @@ function ecpGroup(id: number, spec: EcpSpec): KeGroup {
   });
 }
 
+/**
+ * X25519/X448 keys through JWK (RFC 8037 OKP) rather than PKCS#8/SPKI DER: OpenSSL 3 builds raw
+ * keys directly (EVP_PKEY_new_raw_*_key) where DER goes through its decoder framework, measured
+ * here at about 10x the cost (1.4 ms vs 0.12 ms per private key on a loaded machine), which made
+ * key import ~40% of an IKE_SA_INIT + IKE_AUTH setup (bench/ike.ts, docs/performance.md).
+ * Node requires `x` to be a string when importing a private JWK but derives the public key from
+ * `d` (it does not read `x`), so it is left empty. Trade-off: the base64url string of the
+ * ephemeral private key cannot be zeroed like the DER buffer could; it is unreachable at once and
+ * OpenSSL's copy is cleared when the KeyObject is freed. Should a Node version refuse the JWK,
+ * the DER path is used.
+ */
+function importMontPrivate(spec: MontSpec, privateKey: Uint8Array): { priv: KeyObject; publicValue: Uint8Array } {
+  const n = spec.length;
+  const crv = n === 32 ? "X25519" : "X448";
+  try {
+    const priv = createPrivateKey({ key: { kty: "OKP", crv, d: Buffer.from(privateKey.buffer, privateKey.byteOffset, n).toString("base64url"), x: "" }, format: "jwk" });
+    const x = priv.export({ format: "jwk" }).x;
+    if (typeof x === "string") {
+      const publicValue = new Uint8Array(Buffer.from(x, "base64url"));
+      if (publicValue.length === n) return { priv, publicValue };
+    }
+  } catch {
+    // fall through to DER
+  }
+  const der = new Uint8Array(spec.pkcs8Prefix.length + n);
+  der.set(spec.pkcs8Prefix, 0);
+  der.set(privateKey, spec.pkcs8Prefix.length);
+  const priv: KeyObject = createPrivateKey({ key: Buffer.from(der.buffer), format: "der", type: "pkcs8" });
+  der.fill(0);
+  const spki = createPublicKey(priv).export({ format: "der", type: "spki" });
+  return { priv, publicValue: new Uint8Array(spki.subarray(spki.length - n)) };
+}
+
+/** The peer's X25519/X448 public value as a KeyObject (JWK for speed, see importMontPrivate). Throws on a bad value. */
+function importMontPublic(spec: MontSpec, peerPublic: Uint8Array): KeyObject {
+  const n = spec.length;
+  try {
+    return createPublicKey({ key: { kty: "OKP", crv: n === 32 ? "X25519" : "X448", x: Buffer.from(peerPublic.buffer, peerPublic.byteOffset, n).toString("base64url") }, format: "jwk" });
+  } catch {
+    const peerDer = new Uint8Array(spec.spkiPrefix.length + n);
+    peerDer.set(spec.spkiPrefix, 0);
+    peerDer.set(peerPublic, spec.spkiPrefix.length);
+    return createPublicKey({ key: Buffer.from(peerDer.buffer), format: "der", type: "spki" });
+  }
+}
+
 function montGroup(id: number, spec: MontSpec): KeGroup {
   const n = spec.length;
   const fromPrivate = (privateKey: Uint8Array): KeyExchange => {
     if (privateKey.length !== n) {
       throw new CryptoError(`KE group ${id} (${spec.name}): private key is ${privateKey.length} bytes, want ${n}`);
     }
-    const der = new Uint8Array(spec.pkcs8Prefix.length + n);
-    der.set(spec.pkcs8Prefix, 0);
-    der.set(privateKey, spec.pkcs8Prefix.length);
-    const priv: KeyObject = createPrivateKey({ key: Buffer.from(der.buffer), format: "der", type: "pkcs8" });
-    der.fill(0);
-    const spki = createPublicKey(priv).export({ format: "der", type: "spki" });
-    const publicValue = new Uint8Array(spki.subarray(spki.length - n));
+    const { priv, publicValue } = importMontPrivate(spec, privateKey);
     return {
       group: id,
       publicValue,
@@ -272,12 +312,9 @@ function montGroup(id: number, spec: MontSpec): KeGroup {
         if (peerPublic.length !== n) {
           throw new KeError(id, spec.name, `Key Exchange Data is ${peerPublic.length} bytes, want ${n}`);
         }
-        const peerDer = new Uint8Array(spec.spkiPrefix.length + n);
-        peerDer.set(spec.spkiPrefix, 0);
-        peerDer.set(peerPublic, spec.spkiPrefix.length);
         let s: Uint8Array;
         try {
-          const pub = createPublicKey({ key: Buffer.from(peerDer.buffer), format: "der", type: "spki" });
+          const pub = importMontPublic(spec, peerPublic);
           s = diffieHellman({ privateKey: priv, publicKey: pub });
         } catch {
           // OpenSSL refuses to return an all-zero X25519/X448 result (a small-order peer point).
