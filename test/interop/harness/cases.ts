@@ -27,7 +27,7 @@ import {
   type AlgorithmRow,
   type SiteOptions,
 } from "./matrix.js";
-import { pingAfterWarmup, tcpTransfer } from "./traffic.js";
+import { ping as pingOnce, pingAfterWarmup, tcpTransfer } from "./traffic.js";
 import { charonKeyDump, startCapture, tsharkFields } from "./wireshark.js";
 import { formatEspSaRow, formatIkev2DecryptionRow } from "../../../src/drivers/key-export.js";
 import { getEncr } from "../../../src/crypto/encr.js";
@@ -341,6 +341,73 @@ function mismatchCase(role: Role): InteropCase {
   };
 }
 
+function pskMismatchCase(role: Role): InteropCase {
+  const id = `psk-mismatch/${role}`;
+  return {
+    id,
+    title: `PSK mismatch, ${roleTitle(role)}: the responder's AUTH check fails, AUTHENTICATION_FAILED, no SA on either side (RFC 7296 s2.15, s2.21.2)`,
+    timeoutMs: 60_000,
+    run: (ctx) =>
+      withPair(ctx, id, { a: siteConnection("a", { psk: "tsipsec-side-psk-0000000000" }), b: siteConnection("b", { psk: "strongswan-side-psk-11111111" }) }, async (p) => {
+        if (role === "tsipsec-initiator") {
+          // IKE_AUTH { IDi, AUTH(wrong key) } -->  <-- N(AUTHENTICATION_FAILED)
+          await p.ts.up("s2s").catch(() => undefined);
+          await waitFor("strongSwan to reject tsipsec's AUTH", () => p.ss.grepLog(/MAC mismatched|AUTHENTICATION_FAILED|N\(AUTH_FAILED\)/).length > 0);
+          await waitFor("tsipsec to log AUTHENTICATION_FAILED", () => p.ts.grepLog(/AUTHENTICATION_FAILED/).length > 0);
+        } else {
+          const r = await p.ss.initiate("net", { timeoutSeconds: 10 });
+          expect(r.ok).toBe(false);
+          // tsipsec verified strongSwan's AUTH with its own key and refused it.
+          expect(p.ss.grepLog(/received AUTHENTICATION_FAILED notify error/).length, "strongSwan received AUTHENTICATION_FAILED").toBeGreaterThan(0);
+          await waitFor("tsipsec to log the failed AUTH", () => p.ts.grepLog(/AUTHENTICATION_FAILED/).length > 0);
+        }
+        await waitFor("neither side to keep an SA", async () => (await p.ts.listSas()).length === 0 && (await p.ss.listSas()).length === 0, { timeoutMs: 20_000 });
+        // Fail-closed: nothing crosses between the sites.
+        const ping = await pingOnce(ctx.topology, ctx.topology.ns.hostA, S.hostB.v4, 2);
+        expect(ping.received).toBe(0);
+      }),
+  };
+}
+
+function espMismatchCase(role: Role): InteropCase {
+  const id = `esp-mismatch/${role}`;
+  const tsEsp = "aes128gcm16";
+  const ssEsp = "aes256-sha256";
+  return {
+    id,
+    title: `ESP proposal mismatch (tsipsec ${tsEsp}, strongSwan ${ssEsp}), ${roleTitle(role)}: the Child SA is refused with NO_PROPOSAL_CHOSEN, no Child SA on either side, both agree on the IKE SA (RFC 7296 s1.2, s2.21.2)`,
+    timeoutMs: 60_000,
+    run: (ctx) =>
+      withPair(ctx, id, { a: siteConnection("a", { esp: tsEsp }), b: siteConnection("b", { esp: ssEsp }) }, async (p) => {
+        if (role === "tsipsec-initiator") {
+          await p.ts.up("s2s").catch(() => undefined);
+          await waitFor("strongSwan to refuse the ESP proposal", () => p.ss.grepLog(/generating IKE_AUTH response 1 \[[^\]]*N\(NO_PROP\)/).length > 0);
+          await waitFor("tsipsec to log NO_PROPOSAL_CHOSEN", () => p.ts.grepLog(/NO_PROPOSAL_CHOSEN/).length > 0);
+        } else {
+          const r = await p.ss.initiate("net", { timeoutSeconds: 10 });
+          expect(r.ok).toBe(false);
+          expect(p.ss.grepLog(/received NO_PROPOSAL_CHOSEN notify/).length, "strongSwan received NO_PROPOSAL_CHOSEN").toBeGreaterThan(0);
+          await waitFor("tsipsec to log the ESP mismatch", () => p.ts.grepLog(/NO_PROPOSAL_CHOSEN|no ESP proposal in common/).length > 0);
+          const log = p.ts.log();
+          expect(log, "tsipsec's log names strongSwan's ESP proposal").toMatch(/AES_CBC_256/);
+          expect(log, "tsipsec's log names its own ESP proposal").toMatch(/AES_GCM_16_128/);
+        }
+        // Both keep (or both drop) the IKE SA; neither has a Child SA.
+        const end = await waitFor("no Child SA on either side, IKE SA state agreed", async () => {
+          const ts = await p.ts.listSas();
+          const ss = await p.ss.listSas();
+          const noChildren = ts.every((x) => x.children.every((c) => c.state !== "INSTALLED")) && ss.every((x) => x.children.length === 0);
+          const agreed = ts.length === ss.length && ts.every((x, i) => x.spiI === ss[i]?.initiatorSpi);
+          return noChildren && agreed ? { ts, ss } : undefined;
+        });
+        expect(end.ts.length).toBeLessThanOrEqual(1);
+        const ping = await pingOnce(ctx.topology, ctx.topology.ns.hostA, S.hostB.v4, 2);
+        expect(ping.received).toBe(0);
+        if (end.ts.length > 0) await tearDown(p, "tsipsec");
+      }),
+  };
+}
+
 function narrowingCase(narrower: "tsipsec" | "strongswan"): InteropCase {
   const id = `ts-narrowing/${narrower}-narrows`;
   // The initiator proposes /23s around both sites; the responder's /24s win (RFC 7296 s2.9).
@@ -458,7 +525,7 @@ function deleteCase(by: "tsipsec" | "strongswan"): InteropCase {
         const dir = by === "tsipsec" ? /parsed INFORMATIONAL request \d+ \[ D \]/ : /generating INFORMATIONAL request \d+ \[ D \]/;
         expect(p.ss.grepLog(dir).length, `the delete came from ${by}`).toBeGreaterThan(0);
         // Fail-closed afterwards: the gateways have no route between the sites without the tunnel.
-        const ping = await pingAfterWarmup(ctx.topology, ctx.topology.ns.hostA, S.hostB.v4, 1);
+        const ping = await pingOnce(ctx.topology, ctx.topology.ns.hostA, S.hostB.v4, 2);
         expect(ping.received).toBe(0);
       }),
   };
@@ -648,6 +715,8 @@ export const CASES: readonly InteropCase[] = [
   ...ROLES.map(esnCase),
   ...IDENTITY_ROWS.filter((r) => r.name !== "ID_IPV4_ADDR").flatMap((r) => ROLES.map((role) => identityCase(r, role))),
   ...ROLES.map(mismatchCase),
+  ...ROLES.map(espMismatchCase),
+  ...ROLES.map(pskMismatchCase),
   narrowingCase("tsipsec"),
   narrowingCase("strongswan"),
   ...ROLES.map(ipv6Case),

@@ -122,6 +122,8 @@ export interface SiteOptions {
   rekeyTime?: number;
   childRekeyTime?: number;
   dpdDelay?: number;
+  /** Pre-shared key (default PSK). */
+  psk?: string;
   /** Address family of the outer addresses, default identities and default selectors. */
   family?: "v4" | "v6";
 }
@@ -153,7 +155,7 @@ export function siteConnection(side: "a" | "b", o: SiteOptions = {}): SwanConnec
     proposals: [o.ike ?? "aes128-sha256-modp2048"],
     localId: a ? idA : idB,
     remoteId: a ? idB : idA,
-    psk: PSK,
+    psk: o.psk ?? PSK,
     // strongSwan's over_time defaults to 10% of rekey_time, rounded down: 0 for a 6 s rekey time,
     // which would make the IKE SA expire at the moment it is due to be rekeyed.
     ...(o.rekeyTime !== undefined ? { rekeyTime: o.rekeyTime, randTime: 0, overTime: 60 } : {}),
