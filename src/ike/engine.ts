@@ -52,7 +52,7 @@ import {
 } from "./exchanges/create-child-sa.js";
 import { notify } from "./payload-builders.js";
 import { listSas, type IkeSaStatus } from "./status.js";
-import { decryptSk, encryptSk, makeSkKeys, type SkKeys } from "./protection.js";
+import { decryptSk, decryptSkf, encryptSk, makeSkKeys, type SkKeys } from "./protection.js";
 import { FragmentReassembler, fragmentMessage } from "./fragments.js";
 import { getEncr } from "../crypto/encr.js";
 import { getInteg } from "../crypto/integ.js";
@@ -742,6 +742,10 @@ export class IkeEngine implements EngineCore {
     if (verdict.kind === "retransmit") {
       // RFC 7383 s2.6.1: of a fragmented request, only fragment 1 triggers the resend.
       if (h.nextPayload === 53 && skfFragmentNumber(d.bytes) !== 1) return;
+      // SPIs and Message ID travel in clear: only an intact ICV shows this is the peer's
+      // retransmission (s2.21.2). Anything else would reflect our cached response to any address.
+      const why = this.#retransmissionProblem(sa, d, h);
+      if (why !== undefined) return this.#drop(`not a retransmission of request ${h.messageId}: ${why}`, d);
       for (const b of verdict.packets) this.#transmit(sa.local, d.remote, b);
       this.log("debug", "net", `retransmitted response to request ${h.messageId}`, { connection: sa.connection.name });
       return;
@@ -804,6 +808,29 @@ export class IkeEngine implements EngineCore {
    * garbage: unauthenticated, s2.21); "incomplete": more fragments needed; "malformed": the
    * message authenticated but its inner payloads do not decode (INVALID_SYNTAX).
    */
+  /**
+   * Why a datagram that carries the last answered request's Message ID is not that request
+   * retransmitted (undefined when it is): a real one is protected with the peer's keys and its
+   * ICV verifies. IKE_SA_INIT retransmissions carry SPIr 0 and never get here.
+   */
+  #retransmissionProblem(sa: IkeSa, d: InboundDatagram, h: IkeHeader): string | undefined {
+    if (h.exchangeType === ExchangeType.IKE_SA_INIT) return "IKE_SA_INIT with a non-zero SPIr";
+    const keys = this.#skKeys(sa);
+    if (!keys) return "the IKE SA has no keys yet";
+    let msg: IkeMessage;
+    try {
+      msg = decodeMessage(d.bytes);
+    } catch (e) {
+      if (e instanceof DecodeError) return `malformed: ${e.message}`;
+      throw e;
+    }
+    const only = msg.payloads.length === 1 ? msg.payloads[0] : undefined;
+    // "syntax" means the ICV verified but the inner payloads do not parse: still the peer's
+    // message (it got INVALID_SYNTAX the first time, and gets it again).
+    const r = only?.type === 53 ? decryptSkf(d.bytes, msg, keys.inbound) : decryptSk(d.bytes, msg, keys.inbound);
+    return r.ok || r.reason === "syntax" ? undefined : `${r.reason}: ${r.detail}`;
+  }
+
   #unprotect(sa: IkeSa, d: InboundDatagram, _h: IkeHeader, _response: boolean):
     | { kind: "ok"; payloads: Payload[] }
     | { kind: "incomplete" }

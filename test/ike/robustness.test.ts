@@ -282,6 +282,32 @@ describe("RFC 7296 s2.3: Message IDs in the engine", () => {
     stillWorks(w);
   });
 
+  it("a forged copy of the last request (right SPIs and Message ID, bad ICV) gets no cached answer, from anywhere", () => {
+    // The SPIs and Message IDs are in clear on the wire; only the ICV proves a datagram is the
+    // peer's retransmission. Answering anything else would reflect B's cached response to a
+    // spoofed address (s2.21.2: messages that fail integrity are dropped).
+    const w = world("forged-retransmit");
+    const first = protectedRequest(w);
+    const answer = transmitsFromB(w, () => w.net.inject(w.b, { address: A_ADDR, port: 500 }, first));
+    expect(answer.length).toBe(1);
+    const forged = first.slice();
+    forged[forged.length - 1]! ^= 0x01;
+    for (const from of [{ address: A_ADDR, port: 500 }, { address: "192.0.2.66", port: 40000 }]) {
+      const out = transmitsFromB(w, () => w.net.inject(w.b, from, forged));
+      expect(out).toEqual([]);
+    }
+    // The genuine retransmission still gets the cached answer.
+    expect(transmitsFromB(w, () => w.net.inject(w.b, { address: A_ADDR, port: 500 }, first))).toEqual(answer);
+    // A forged IKE_SA_INIT with our SPIr and Message ID 0 (a real retransmission has SPIr 0) is no retransmission either.
+    const init = first.slice();
+    init[18] = ExchangeType.IKE_SA_INIT;
+    new DataView(init.buffer, init.byteOffset).setUint32(20, 0);
+    const sa = [...w.engB.ikeSas()].find((s) => s.connection.name === "to-a")!;
+    sa.msgIds.lastResponse = { messageId: 0, packets: answer };
+    sa.msgIds.expectedPeerRequestId = 1;
+    expect(transmitsFromB(w, () => w.net.inject(w.b, { address: "192.0.2.66", port: 40000 }, init))).toEqual([]);
+  });
+
   it("a request beyond the window is dropped", () => {
     const w = world("window");
     const sa = [...w.engA.ikeSas()][0]!;
