@@ -67,6 +67,10 @@ import { decodeMessage, encodeMessage } from "../wire/ike/message.js";
 import { checkPayloadRules } from "../wire/ike/rules.js";
 import type { IkeHeader, IkeMessage, Payload, TrafficSelector } from "../wire/ike/types.js";
 
+/** `complain`: at most COMPLAINT_BURST lines of one kind at their level per COMPLAINT_WINDOW_MS. */
+const COMPLAINT_WINDOW_MS = 60_000;
+const COMPLAINT_BURST = 10;
+
 /** Largest datagram we look at (a UDP payload cannot be larger). */
 const MAX_DATAGRAM = 65535;
 /** Fraction of a rekey time drawn as jitter and subtracted (strongSwan's rand_time default is 10%). */
@@ -89,6 +93,8 @@ export class IkeEngine implements EngineCore {
    * was lost) still gets its answer after the SA is gone (s2.1), for TOMBSTONE_MS.
    */
   readonly #tombstones = new Map<bigint, { messageId: number; packets: Uint8Array[]; until: Millis }>();
+  /** Per complaint kind (see `complain`): the current window, lines logged in it, lines demoted. Bounded by the fixed set of kinds. */
+  readonly #complaints = new Map<string, { windowStart: Millis; logged: number; suppressed: number }>();
   readonly #cookies: CookieJar;
   #nextChildId = 1;
   #nextIkeSaId = 1;
@@ -244,6 +250,23 @@ export class IkeEngine implements EngineCore {
 
   log(level: EngineEvent["level"], subsystem: EngineEvent["subsystem"], message: string, fields?: EngineEvent["fields"]): void {
     this.emit({ kind: "event", event: fields ? { level, subsystem, message, fields } : { level, subsystem, message } });
+  }
+
+  complain(now: Millis, kind: string, level: EngineEvent["level"], subsystem: EngineEvent["subsystem"], message: string, fields?: EngineEvent["fields"]): void {
+    let c = this.#complaints.get(kind);
+    if (c === undefined || now - c.windowStart >= COMPLAINT_WINDOW_MS) {
+      const suppressed = c?.suppressed ?? 0;
+      c = { windowStart: now, logged: 0, suppressed: 0 };
+      this.#complaints.set(kind, c);
+      if (suppressed > 0) message += ` (${suppressed} more like this in the last ${Math.round(COMPLAINT_WINDOW_MS / 1000)}s were logged at debug)`;
+    }
+    if (c.logged < COMPLAINT_BURST) {
+      c.logged += 1;
+      this.log(level, subsystem, message, fields);
+    } else {
+      c.suppressed += 1;
+      this.log("debug", subsystem, message, fields);
+    }
   }
 
   findConnection(name: string): ConnectionConfig | undefined {

@@ -225,6 +225,29 @@ describe("RFC 7296 s1.2, s2.5: refusals to IKE_SA_INIT keep no state", () => {
   }
 });
 
+describe("RFC 7296 s2.6: refusals an unauthenticated flood can trigger do not flood the log", () => {
+  it("IKE_SA_INIT from an address with no connection: a few warn lines per window, the rest at debug and counted", () => {
+    const w = world("log-flood");
+    const attacker = { address: "192.0.2.66", port: 40000 };
+    const warns = (): string[] => w.b.events.filter((e) => e.level === "warn" && e.message.includes("no connection configured")).map((e) => e.message);
+    const out = transmitsFromB(w, () => {
+      for (let i = 0; i < 1000; i++) w.net.inject(w.b, { ...attacker, port: 40000 + (i % 200) }, initRequest([goodSa(), ke(32), raw(40, new Uint8Array(32).fill(i & 0xff))]));
+    });
+    // Every request is still refused (NO_PROPOSAL_CHOSEN, stateless): only the log is bounded.
+    expect(out.length).toBe(1000);
+    const first = warns();
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThanOrEqual(10);
+    expect(w.b.events.filter((e) => e.level === "debug" && e.message.includes("no connection configured")).length).toBe(1000 - first.length);
+    // After the window the next refusal is logged again and says how many were suppressed.
+    w.net.runFor(61_000);
+    w.net.inject(w.b, attacker, initRequest([goodSa(), ke(32), raw(40, new Uint8Array(32))]));
+    const later = warns().slice(first.length);
+    expect(later.length).toBe(1);
+    expect(later[0]).toContain(`${1000 - first.length} more like this`);
+  });
+});
+
 describe("RFC 7296 s2.21, s3.2: authenticated but malformed requests", () => {
   it("an unknown critical payload inside SK gets UNSUPPORTED_CRITICAL_PAYLOAD", () => {
     const w = world("crit");

@@ -17,6 +17,12 @@ export interface EngineCore {
   readonly config: EngineConfig;
   emit(o: IkeOutput): void;
   log(level: EngineEvent["level"], subsystem: EngineEvent["subsystem"], message: string, fields?: EngineEvent["fields"]): void;
+  /**
+   * Logs a complaint that unauthenticated input can trigger at will (refusing an IKE_SA_INIT):
+   * at `level` for the first few of one `kind` per window, then at debug, counted and reported
+   * with the next line that gets through. `kind` is a fixed label, not peer data.
+   */
+  complain(now: Millis, kind: string, level: EngineEvent["level"], subsystem: EngineEvent["subsystem"], message: string, fields?: EngineEvent["fields"]): void;
   /** Sends a request on `sa` (SK-protected unless IKE_SA_INIT) and remembers `active` for its response. */
   sendRequest(now: Millis, sa: IkeSa, exchangeType: number, payloads: Payload[], active: ActiveExchange): void;
   /** Sends (and caches, s2.1) the response to the peer's request `messageId`. */

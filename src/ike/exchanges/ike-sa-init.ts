@@ -259,14 +259,14 @@ export function handleInitRequest(core: EngineCore, now: Millis, d: InboundDatag
   const conn = deps.candidates[0];
   if (!conn) {
     reply([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
-    core.log("warn", "cfg", `no connection configured for ${d.local.address} <-> ${d.remote.address}; refused IKE_SA_INIT with NO_PROPOSAL_CHOSEN`,
+    core.complain(now, "initNoConnection", "warn", "cfg", `no connection configured for ${d.local.address} <-> ${d.remote.address}; refused IKE_SA_INIT with NO_PROPOSAL_CHOSEN`,
       { local: d.local.address, remote: d.remote.address });
     return undefined;
   }
   const sel = selectProposal(saP.proposals, ikeProposals(conn), ProtocolId.IKE);
   if (!sel.ok) {
     reply([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
-    core.log("warn", "ike", `NO_PROPOSAL_CHOSEN for IKE SA: ${sel.error.message}`, {
+    core.complain(now, `initNoProposal:${conn.name}`, "warn", "ike", `NO_PROPOSAL_CHOSEN for IKE SA: ${sel.error.message}`, {
       connection: conn.name, notify: "NO_PROPOSAL_CHOSEN", offered: formatProposals(saP.proposals), configured: formatProposals(conn.proposals),
     });
     return undefined;
@@ -282,13 +282,13 @@ export function handleInitRequest(core: EngineCore, now: Millis, d: InboundDatag
   if (keP.group !== suite.keGroup) {
     // s1.2: tell the initiator which group we want; it retries. No state is kept.
     reply([notify(NotifyType.INVALID_KE_PAYLOAD, u16(suite.keGroup))]);
-    core.log("info", "ike", `KEi uses group ${keP.group}, we want ${suite.keGroup}: sent INVALID_KE_PAYLOAD`, { connection: conn.name, notify: "INVALID_KE_PAYLOAD" });
+    core.complain(now, `initKeGroup:${conn.name}`, "info", "ike", `KEi uses group ${keP.group}, we want ${suite.keGroup}: sent INVALID_KE_PAYLOAD`, { connection: conn.name, notify: "INVALID_KE_PAYLOAD" });
     return undefined;
   }
   const group = getKeGroup(suite.keGroup);
   if (keP.keyData.length !== group.publicLength) {
     reply([notify(NotifyType.INVALID_SYNTAX)]);
-    core.log("warn", "net", `KEi of ${keP.keyData.length} bytes for group ${suite.keGroup} (needs ${group.publicLength}): INVALID_SYNTAX`, { connection: conn.name });
+    core.complain(now, `initKeLength:${conn.name}`, "warn", "net", `KEi of ${keP.keyData.length} bytes for group ${suite.keGroup} (needs ${group.publicLength}): INVALID_SYNTAX`, { connection: conn.name });
     return undefined;
   }
   const sa = new IkeSa({
@@ -302,7 +302,7 @@ export function handleInitRequest(core: EngineCore, now: Millis, d: InboundDatag
     deriveKeys(sa, suite, ke, keP.keyData);
   } catch (e) {
     reply([notify(NotifyType.INVALID_SYNTAX)]);
-    core.log("warn", "net", `unusable KEi: ${(e as Error).message}`, { connection: conn.name });
+    core.complain(now, `initKeUnusable:${conn.name}`, "warn", "net", `unusable KEi: ${(e as Error).message}`, { connection: conn.name });
     return undefined;
   }
   detectNat(sa, ps, 0n);
