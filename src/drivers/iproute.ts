@@ -43,6 +43,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Bytes written to the command's stdin. */
   input?: string | Uint8Array;
+  /** Environment of the command (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Debian package providing common commands, for {@link MissingCommandError}. */
@@ -63,7 +65,7 @@ export function run(command: string, args: readonly string[], options: RunOption
     const child = execFile(
       command,
       [...args],
-      { timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
+      { timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8", ...(options.env !== undefined ? { env: options.env } : {}) },
       (err, stdout, stderr) => {
         if (err !== null) {
           const code = (err as NodeJS.ErrnoException).code;

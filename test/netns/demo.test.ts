@@ -36,4 +36,16 @@ describe("tsipsec demo", () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe("tsipsec demo: must run as root (it creates network namespaces and TUN devices): sudo npx tsipsec demo");
   });
+
+  it("without the `ip` command: one sentence naming the package to install, exit code 2", async () => {
+    const root = resolve(import.meta.dirname, "../..");
+    // An empty PATH hides iproute2; node and vite-node are started by absolute path.
+    const r = await run(process.execPath, [join(root, "node_modules/vite-node/vite-node.mjs"), join(root, "test/netns/fixtures/demo.ts")], {
+      allowFailure: true,
+      timeoutMs: 60_000,
+      env: { PATH: "/nonexistent" },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe("tsipsec demo: the `ip` command was not found; install iproute2 (Debian/Ubuntu: apt-get install iproute2).");
+  });
 });
