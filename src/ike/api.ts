@@ -143,6 +143,18 @@ export interface ChildSaSpec {
   replaces: number | undefined;
 }
 
+/** What the engine counted since it started (swanctl --stats), read from `IkeEngine.counters`. */
+export interface IkeEngineCounters {
+  /** Datagrams dropped as invalid: malformed, failed integrity, unknown SPI, old or out-of-window Message ID (s2.21). */
+  invalid: number;
+  /** Our requests retransmitted after their timeout (s2.1). */
+  retransmits: number;
+  /** Cached responses resent for the peer's retransmitted requests (s2.1). */
+  responsesResent: number;
+  /** IKE_SA_INIT requests answered with a COOKIE demand instead of state (s2.6). */
+  cookiesDemanded: number;
+}
+
 /** Operator-facing event (one structured log line). Never carries key material. */
 export interface EngineEvent {
   level: "debug" | "info" | "warn" | "error";

@@ -13,6 +13,7 @@
  *   pollOutput(): IkeOutput | undefined                    // drain after every call
  *   nextDeadline(): Millis | undefined
  *   listSas(now): IkeSaStatus[]                            // status.ts, same shape as control/protocol.ts
+ *   counters: IkeEngineCounters                            // invalid, retransmits, responsesResent, cookiesDemanded
  * Outputs (api.ts IkeOutput): transmit (from/to; port 4500 after NAT detection or `encap`, the
  * daemon adds the non-ESP marker), installChildSa, deleteChildSa, ikeSaEstablished, ikeSaClosed,
  * event. Events carry `fields.connection` whenever an SA is known.
@@ -36,7 +37,7 @@
  * handling never takes the engine (or another SA) down.
  */
 import type {
-  ChildConfig, ChildSaSpec, ConnectionConfig, EngineConfig, EngineEvent, IkeOutput, InboundDatagram, Millis, UdpEndpoint,
+  ChildConfig, ChildSaSpec, ConnectionConfig, EngineConfig, EngineEvent, IkeEngineCounters, IkeOutput, InboundDatagram, Millis, UdpEndpoint,
 } from "./api.js";
 import { ChildSa, childSpec } from "./child-sa.js";
 import { CookieJar } from "./cookies.js";
@@ -83,6 +84,8 @@ export class IkeEngine implements EngineCore {
   config: EngineConfig;
   readonly random: Random;
   readonly #outputs: IkeOutput[] = [];
+  /** Since construction; the daemon's `stats` reads them. */
+  readonly counters: IkeEngineCounters = { invalid: 0, retransmits: 0, responsesResent: 0, cookiesDemanded: 0 };
   /** Every live IKE SA by our SPI. */
   readonly #sas = new Map<bigint, IkeSa>();
   /** Responder half-open SAs by initiator address and SPI (IKE_SA_INIT retransmissions). */
@@ -582,6 +585,7 @@ export class IkeEngine implements EngineCore {
           if (r) {
             for (const b of r) this.#transmit(sa.local, sa.remote, b);
             if (sa.msgIds.pending) sa.timers.set("retransmit", sa.msgIds.pending.deadline);
+            this.counters.retransmits += 1;
             this.log("debug", "net", `retransmit ${sa.msgIds.pending?.retransmits} of request ${sa.msgIds.pending?.messageId}`, { connection: sa.connection.name, ikeSaId: sa.id });
           } else if (sa.msgIds.pending) {
             sa.timers.set("retransmit", sa.msgIds.pending.deadline);
@@ -665,6 +669,7 @@ export class IkeEngine implements EngineCore {
   }
 
   #drop(why: string, d: InboundDatagram): void {
+    this.counters.invalid += 1;
     this.log("debug", "net", `dropped datagram from ${d.remote.address}:${d.remote.port}: ${why}`, { remote: d.remote.address });
   }
 
@@ -770,6 +775,7 @@ export class IkeEngine implements EngineCore {
       const why = this.#retransmissionProblem(sa, d, h);
       if (why !== undefined) return this.#drop(`not a retransmission of request ${h.messageId}: ${why}`, d);
       for (const b of verdict.packets) this.#transmit(sa.local, d.remote, b);
+      this.counters.responsesResent += 1;
       this.log("debug", "net", `retransmitted response to request ${h.messageId}`, { connection: sa.connection.name });
       return;
     }

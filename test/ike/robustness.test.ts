@@ -225,6 +225,39 @@ describe("RFC 7296 s1.2, s2.5: refusals to IKE_SA_INIT keep no state", () => {
   }
 });
 
+describe("RFC 7296 s2.1, s2.6, s2.21: the engine counts what it drops, resends and demands (swanctl --stats)", () => {
+  it("invalid datagrams, resent cached responses and COOKIE demands are counted; established SAs add nothing", () => {
+    const w = world("counters");
+    expect(w.engB.counters).toEqual({ invalid: 0, retransmits: 0, responsesResent: 0, cookiesDemanded: 0 });
+    const first = protectedRequest(w);
+    w.net.inject(w.b, { address: A_ADDR, port: 500 }, first);
+    w.net.inject(w.b, { address: A_ADDR, port: 500 }, first);
+    expect(w.engB.counters.responsesResent).toBe(1);
+    const junk = [new Uint8Array(0), new Uint8Array(27), first.slice(0, 40)];
+    const forged = first.slice();
+    forged[forged.length - 1]! ^= 1;
+    junk.push(forged);
+    for (const j of junk) w.net.inject(w.b, { address: "192.0.2.66", port: 500 }, j);
+    expect(w.engB.counters.invalid).toBe(junk.length);
+    expect(w.engB.counters.responsesResent).toBe(1);
+  });
+
+  it("IKE_SA_INIT above the half-open threshold is answered with a COOKIE, counted", () => {
+    const w = world("counters-cookie");
+    w.engB.updateConfig({ ...w.engB.config, cookieThreshold: 0 });
+    w.net.inject(w.b, { address: A_ADDR, port: 500 }, initRequest([goodSa(), ke(32), raw(40, new Uint8Array(32))]));
+    expect(w.engB.counters.cookiesDemanded).toBe(1);
+  });
+
+  it("our unanswered request is retransmitted after its timeout, counted", () => {
+    const w = world("counters-retransmit");
+    w.b.up = false;
+    w.net.call(w.a, (e, now) => (e as IkeEngine).rekeyChild(now, "site"));
+    w.net.runFor(10_000);
+    expect(w.engA.counters.retransmits).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe("RFC 7296 s2.6: refusals an unauthenticated flood can trigger do not flood the log", () => {
   it("IKE_SA_INIT from an address with no connection: a few warn lines per window, the rest at debug and counted", () => {
     const w = world("log-flood");

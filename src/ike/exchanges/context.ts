@@ -10,11 +10,13 @@ import type { ChildSaKeymat } from "../../crypto/keymat.js";
 import type { Random } from "../../crypto/random.js";
 import type { Secret } from "../../crypto/secret.js";
 import type { Payload } from "../../wire/ike/types.js";
-import type { EngineEvent } from "../api.js";
+import type { EngineEvent, IkeEngineCounters } from "../api.js";
 
 export interface EngineCore {
   readonly random: Random;
   readonly config: EngineConfig;
+  /** Counters the exchange modules bump (COOKIE demands, drops). */
+  readonly counters: IkeEngineCounters;
   emit(o: IkeOutput): void;
   log(level: EngineEvent["level"], subsystem: EngineEvent["subsystem"], message: string, fields?: EngineEvent["fields"]): void;
   /**

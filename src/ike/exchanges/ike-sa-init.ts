@@ -244,6 +244,7 @@ export function handleInitRequest(core: EngineCore, now: Millis, d: InboundDatag
   const keP = getKe(ps);
   const nonceP = getNonce(ps);
   if (!saP || !keP || !nonceP) {
+    core.counters.invalid += 1;
     core.log("debug", "net", "IKE_SA_INIT request without SA, KE or Ni dropped", { remote: d.remote.address });
     return undefined;
   }
@@ -252,6 +253,7 @@ export function handleInitRequest(core: EngineCore, now: Millis, d: InboundDatag
     const cookie = findNotify(ps, NotifyType.COOKIE);
     if (!cookie || !deps.cookies.verify(now, cookie.data, nonceP.nonce, d.remote.address, h.spiI)) {
       reply([notify(NotifyType.COOKIE, deps.cookies.make(now, nonceP.nonce, d.remote.address, h.spiI))]);
+      core.counters.cookiesDemanded += 1;
       core.log("debug", "ike", "half-open limit reached: answered IKE_SA_INIT with a COOKIE (RFC 7296 s2.6)", { remote: d.remote.address });
       return undefined;
     }
