@@ -604,15 +604,30 @@ class Daemon {
     const rec = this.#children.get(id);
     if (rec === undefined) return;
     this.#children.delete(id);
+    const policyRec = this.#policies.get(rec.policyKey);
+    const wasActive = policyRec !== undefined && this.#sad.outboundFor(policyRec.id) === rec.outbound;
     for (const sa of [rec.inbound, rec.outbound]) {
       for (const r of DROP_REASONS) this.#retired.drops[r] += sa.counters.drops[r];
-      this.#sad.remove(sa);
+      // An outbound SA already superseded by a rekey is no longer in the SAD: wipe its keys here.
+      if (!this.#sad.remove(sa)) sa.wipe();
       this.#childOfSa.delete(sa);
     }
-    const policy = this.#policies.get(rec.policyKey);
+    const policy = policyRec;
     if (policy !== undefined) {
       policy.childSas.delete(id);
-      if (policy.childSas.size === 0) this.#policyIdle(policy);
+      if (policy.childSas.size === 0) {
+        this.#policyIdle(policy);
+      } else if (wasActive) {
+        // The SA traffic went out on is gone but another Child SA of this policy remains (a rekey
+        // collision's loser deleted, RFC 7296 s2.8.1, or a duplicate from simultaneous
+        // initiation): send on the most recently installed one instead of blackholing.
+        const remaining = [...this.#children.values()].filter((c) => c.policyKey === rec.policyKey);
+        const next = remaining[remaining.length - 1];
+        if (next !== undefined) {
+          this.#sad.addOutbound(policy.id, next.outbound);
+          this.#log.child.info({ connection: rec.connection, child: rec.child, id: next.id }, "outbound traffic moved to the remaining Child SA");
+        }
+      }
     }
     if (![...this.#children.values()].some((c) => c.remote.address === rec.remote.address)) {
       this.#udp?.stopKeepalive(rec.remote);
