@@ -153,6 +153,8 @@ export interface IkeEngineCounters {
   responsesResent: number;
   /** IKE_SA_INIT requests answered with a COOKIE demand instead of state (s2.6). */
   cookiesDemanded: number;
+  /** IKE_SA_INIT requests dropped because their address already had HALF_OPEN_PER_PEER half-open IKE SAs. */
+  halfOpenBlocked: number;
 }
 
 /** Operator-facing event (one structured log line). Never carries key material. */

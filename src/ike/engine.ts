@@ -85,7 +85,7 @@ export class IkeEngine implements EngineCore {
   readonly random: Random;
   readonly #outputs: IkeOutput[] = [];
   /** Since construction; the daemon's `stats` reads them. */
-  readonly counters: IkeEngineCounters = { invalid: 0, retransmits: 0, responsesResent: 0, cookiesDemanded: 0 };
+  readonly counters: IkeEngineCounters = { invalid: 0, retransmits: 0, responsesResent: 0, cookiesDemanded: 0, halfOpenBlocked: 0 };
   /** Every live IKE SA by our SPI. */
   readonly #sas = new Map<bigint, IkeSa>();
   /** Responder half-open SAs by initiator address and SPI (IKE_SA_INIT retransmissions). */
@@ -696,8 +696,14 @@ export class IkeEngine implements EngineCore {
       return;
     }
     if (problems.length > 0) return this.#drop(`IKE_SA_INIT request: ${problems.map((p) => p.reason).join("; ")}`, d);
-    const halfOpen = [...this.#sas.values()].filter((s) => s.state === "awaitingAuthRequest").length;
-    handleInitRequest(this, now, d, msg, { cookies: this.#cookies, halfOpenCount: halfOpen, candidates: this.#candidates(d) });
+    let halfOpen = 0;
+    let halfOpenFromPeer = 0;
+    for (const s of this.#sas.values()) {
+      if (s.state !== "awaitingAuthRequest") continue;
+      halfOpen += 1;
+      if (s.remote.address === d.remote.address) halfOpenFromPeer += 1;
+    }
+    handleInitRequest(this, now, d, msg, { cookies: this.#cookies, halfOpenCount: halfOpen, halfOpenFromPeer, candidates: this.#candidates(d) });
   }
 
   /** Connections whose local/remote addresses fit the datagram (responder look-up, before IDs). */

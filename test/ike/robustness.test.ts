@@ -225,10 +225,35 @@ describe("RFC 7296 s1.2, s2.5: refusals to IKE_SA_INIT keep no state", () => {
   }
 });
 
+describe("RFC 7296 s2.6: half-open IKE SAs per peer address are bounded, COOKIE or not", () => {
+  it("a sixth concurrent IKE_SA_INIT from one address is dropped before any KE work; other addresses are unaffected", () => {
+    // A COOKIE only proves the address answers; an attacker who echoes it could otherwise make
+    // the responder run a key exchange for every datagram (strongSwan's block_threshold, 5).
+    const w = world("half-open-per-peer");
+    const halfOpenFrom = (addr: string): number => [...w.engB.ikeSas()].filter((s) => s.state === "awaitingAuthRequest" && s.remote.address === addr).length;
+    const answered: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = initRequest([goodSa(), ke(32), raw(40, new Uint8Array(32).fill(i + 1))]);
+      new DataView(r.buffer, r.byteOffset).setUint32(0, 0x10000 + i);
+      answered.push(transmitsFromB(w, () => w.net.inject(w.b, { address: A_ADDR, port: 1000 + i }, r)).length);
+    }
+    expect(halfOpenFrom(A_ADDR)).toBe(5);
+    expect(answered).toEqual([...Array<number>(5).fill(1), ...Array<number>(15).fill(0)]);
+    expect(w.engB.counters.halfOpenBlocked).toBe(15);
+    // C's address still gets through.
+    const c = initRequest([goodSa(), ke(32), raw(40, new Uint8Array(32).fill(99))]);
+    expect(transmitsFromB(w, () => w.net.inject(w.b, { address: C_ADDR, port: 500 }, c)).length).toBe(1);
+    // Once they time out, A's address may start again.
+    w.net.runFor(31_000);
+    expect(halfOpenFrom(A_ADDR)).toBe(0);
+    stillWorks(w);
+  });
+});
+
 describe("RFC 7296 s2.1, s2.6, s2.21: the engine counts what it drops, resends and demands (swanctl --stats)", () => {
   it("invalid datagrams, resent cached responses and COOKIE demands are counted; established SAs add nothing", () => {
     const w = world("counters");
-    expect(w.engB.counters).toEqual({ invalid: 0, retransmits: 0, responsesResent: 0, cookiesDemanded: 0 });
+    expect(w.engB.counters).toEqual({ invalid: 0, retransmits: 0, responsesResent: 0, cookiesDemanded: 0, halfOpenBlocked: 0 });
     const first = protectedRequest(w);
     w.net.inject(w.b, { address: A_ADDR, port: 500 }, first);
     w.net.inject(w.b, { address: A_ADDR, port: 500 }, first);

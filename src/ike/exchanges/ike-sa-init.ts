@@ -224,9 +224,14 @@ function fail(core: EngineCore, now: Millis, sa: IkeSa, name: string, message: s
 // ---------------------------------------------------------------------------------------------
 // Responder
 
+/** Half-open IKE SAs one peer address may have at once (strongSwan charon.block_threshold, 5). */
+export const HALF_OPEN_PER_PEER = 5;
+
 export interface InitResponderDeps {
   cookies: CookieJar;
   halfOpenCount: number;
+  /** Of those, the ones whose peer has this datagram's source address. */
+  halfOpenFromPeer: number;
   /** Connections whose addresses fit this datagram, best first. */
   candidates: ConnectionConfig[];
 }
@@ -257,6 +262,13 @@ export function handleInitRequest(core: EngineCore, now: Millis, d: InboundDatag
       core.log("debug", "ike", "half-open limit reached: answered IKE_SA_INIT with a COOKIE (RFC 7296 s2.6)", { remote: d.remote.address });
       return undefined;
     }
+  }
+  // A COOKIE proves only that the address answers: one that echoes it must still not make us run
+  // a key exchange per datagram. strongSwan's block_threshold: drop, no answer, no state.
+  if (deps.halfOpenFromPeer >= HALF_OPEN_PER_PEER) {
+    core.counters.halfOpenBlocked += 1;
+    core.complain(now, "initHalfOpenPerPeer", "warn", "ike", `${d.remote.address} already has ${deps.halfOpenFromPeer} half-open IKE SAs (limit ${HALF_OPEN_PER_PEER}): IKE_SA_INIT dropped`, { remote: d.remote.address });
+    return undefined;
   }
   const conn = deps.candidates[0];
   if (!conn) {
