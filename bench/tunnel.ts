@@ -16,6 +16,8 @@
  *     CPU used by each gateway's processes during the round (utime+stime from /proc/PID/stat of
  *     every process in the gateway namespace) as % of one core
  *   - iperf3 UDP at a fixed offered rate (UDP_RATE, 1300-byte datagrams): delivered Mbit/s and loss
+ *   - run-queue wait of each gateway's threads (/proc/PID/task/TID/schedstat): how long they were
+ *     runnable but had no CPU, which says whether a gateway was starved on the shared machine
  *   - ESP drops counted by each gateway at the end (tsipsec: control `stats`; strongSwan: packets
  *     sent by one side's outbound SA minus packets received by the peer's inbound SA)
  * Prints a table with the ratio tsipsec/strongSwan and writes JSON to bench/results/.
@@ -25,7 +27,7 @@
  * BENCH_TUNNEL_UDP_RATE (iperf3 -b, default 500M), BENCH_TUNNEL_ONLY (comma list of configurations),
  * BENCH_TUNNEL_PURE=1, BENCH_TUNNEL_PROFILE=DIR (V8 CPU profiles of the tsipsec daemons). A full run takes about 3 minutes and keeps both cores busy.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { controlRequest } from "../src/control/client.js";
 import type { Stats } from "../src/control/protocol.js";
 import { run } from "../src/drivers/iproute.js";
@@ -122,6 +124,26 @@ interface TcpRound {
   retransmits: number;
   cpuA: number;
   cpuB: number;
+  /** Time the gateway's threads were runnable but waiting for a CPU (/proc/PID/task/TID/schedstat), % of the round. */
+  runqueueWaitA: number;
+  runqueueWaitB: number;
+}
+
+/** Sum over all threads of all processes in `ns` of the run-queue wait time, ns (schedstat field 2). */
+async function namespaceRunqueueWait(ns: string): Promise<number> {
+  const r = await run("ip", ["netns", "pids", ns], { allowFailure: true }).catch(() => undefined);
+  let wait = 0;
+  for (const pid of (r?.stdout ?? "").split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const f = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ");
+        wait += Number(f[1] ?? 0);
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return wait;
 }
 
 interface UdpResult {
@@ -145,11 +167,15 @@ type Iperf = { end?: { sum_received?: { bits_per_second?: number }; sum_sent?: {
 async function tcpRound(topo: Topology): Promise<TcpRound> {
   const a0 = await namespaceTicks(topo, topo.ns.gwA);
   const b0 = await namespaceTicks(topo, topo.ns.gwB);
+  const wa0 = await namespaceRunqueueWait(topo.ns.gwA);
+  const wb0 = await namespaceRunqueueWait(topo.ns.gwB);
   const t0 = performance.now();
   const r = await topo.exec(topo.ns.hostA, "iperf3", ["-c", S.hostB.v4, "-p", "5201", "-t", String(SECONDS), "-J"], { allowFailure: true, timeoutMs: (SECONDS + 30) * 1000 });
   const wall = (performance.now() - t0) / 1000;
   const a1 = await namespaceTicks(topo, topo.ns.gwA);
   const b1 = await namespaceTicks(topo, topo.ns.gwB);
+  const wa1 = await namespaceRunqueueWait(topo.ns.gwA);
+  const wb1 = await namespaceRunqueueWait(topo.ns.gwB);
   let j: Iperf = {};
   try {
     j = JSON.parse(r.stdout) as Iperf;
@@ -162,6 +188,8 @@ async function tcpRound(topo: Topology): Promise<TcpRound> {
     retransmits: j.end?.sum_sent?.retransmits ?? 0,
     cpuA: ((a1 - a0) / CLK_TCK / wall) * 100,
     cpuB: ((b1 - b0) / CLK_TCK / wall) * 100,
+    runqueueWaitA: ((wa1 - wa0) / 1e9 / wall) * 100,
+    runqueueWaitB: ((wb1 - wb0) / 1e9 / wall) * 100,
   };
 }
 
@@ -189,6 +217,11 @@ interface ConfigResult {
   tcpMedianMbps: number;
   cpuMedianA: number;
   cpuMedianB: number;
+  /** TCP Mbit/s per CPU-second of the busier gateway (median round): throughput the gateway's own CPU buys. */
+  mbpsPerGatewayCpu: number;
+  /** Median run-queue wait of each gateway, % of wall time (threads summed): > 0 means it waited for a CPU. */
+  runqueueWaitMedianA: number;
+  runqueueWaitMedianB: number;
   udp: UdpResult;
   espDrops: { a: number | string; b: number | string };
   /** Kernel drop counters in each gateway namespace at the end of the configuration's run. */
@@ -220,7 +253,7 @@ async function measureTraffic(topo: Topology, name: string): Promise<Omit<Config
     const tcp: TcpRound[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const t = await tcpRound(topo);
-      console.log(`  ${name} TCP round ${i + 1}: ${fmt(t.mbps, 0)} Mbit/s, gw-a ${fmt(t.cpuA, 0)}% gw-b ${fmt(t.cpuB, 0)}% CPU, ${t.retransmits} retransmits`);
+      console.log(`  ${name} TCP round ${i + 1}: ${fmt(t.mbps, 0)} Mbit/s, gw-a ${fmt(t.cpuA, 0)}% gw-b ${fmt(t.cpuB, 0)}% CPU, run-queue wait ${fmt(t.runqueueWaitA, 0)}%/${fmt(t.runqueueWaitB, 0)}%, ${t.retransmits} retransmits`);
       tcp.push(t);
     }
     const udp = await udpRun(topo);
@@ -232,6 +265,9 @@ async function measureTraffic(topo: Topology, name: string): Promise<Omit<Config
       tcpMedianMbps: median(tcp.map((t) => t.mbps)),
       cpuMedianA: median(tcp.map((t) => t.cpuA)),
       cpuMedianB: median(tcp.map((t) => t.cpuB)),
+      mbpsPerGatewayCpu: median(tcp.map((t) => (Math.max(t.cpuA, t.cpuB) > 0 ? t.mbps / (Math.max(t.cpuA, t.cpuB) / 100) : NaN))),
+      runqueueWaitMedianA: median(tcp.map((t) => t.runqueueWaitA)),
+      runqueueWaitMedianB: median(tcp.map((t) => t.runqueueWaitB)),
       udp,
     };
   } finally {
@@ -354,12 +390,12 @@ const base = by("plain");
 const ss = by("strongswan");
 console.log(`\nSite-to-site, IKE ${IKE}, ESP ${ESP}; iperf3 TCP ${ROUNDS} x ${SECONDS} s (median), UDP ${UDP_RATE} offered for ${UDP_SECONDS} s`);
 console.log(`${mach.date}, ${mach.nproc} x ${mach.cpuModel}, Node ${mach.node}, load ${mach.loadAverage}`);
-console.log("config          TCP Mbit/s  vs strongSwan  gw-a CPU  gw-b CPU   UDP delivered  UDP loss  ping avg ms  added RTT ms  ESP drops a/b");
+console.log("config          TCP Mbit/s  vs strongSwan  gw-a CPU  gw-b CPU  Mbit/s per gw CPU-s  run-queue wait a/b   UDP delivered  UDP loss  ping avg ms  added RTT ms  ESP drops a/b");
 for (const r of results) {
   const ratio = ss !== undefined && ss.tcpMedianMbps > 0 ? `${fmt(r.tcpMedianMbps / ss.tcpMedianMbps, 2)}x` : "n/a";
   const added = base !== undefined ? fmt(r.ping.avgMs - base.ping.avgMs, 3) : "n/a";
   console.log(
-    `${r.name.padEnd(15)} ${fmt(r.tcpMedianMbps, 0).padStart(10)}  ${ratio.padStart(12)}  ${fmt(r.cpuMedianA, 0).padStart(7)}%  ${fmt(r.cpuMedianB, 0).padStart(7)}%  ${fmt(r.udp.deliveredMbps, 0).padStart(13)}  ${fmt(r.udp.lossPercent, 1).padStart(7)}%  ${fmt(r.ping.avgMs, 3).padStart(11)}  ${added.padStart(12)}  ${r.espDrops.a}/${r.espDrops.b}`,
+    `${r.name.padEnd(15)} ${fmt(r.tcpMedianMbps, 0).padStart(10)}  ${ratio.padStart(12)}  ${fmt(r.cpuMedianA, 0).padStart(7)}%  ${fmt(r.cpuMedianB, 0).padStart(7)}%  ${fmt(r.mbpsPerGatewayCpu, 0).padStart(19)}  ${`${fmt(r.runqueueWaitMedianA, 0)}%/${fmt(r.runqueueWaitMedianB, 0)}%`.padStart(18)}  ${fmt(r.udp.deliveredMbps, 0).padStart(13)}  ${fmt(r.udp.lossPercent, 1).padStart(7)}%  ${fmt(r.ping.avgMs, 3).padStart(11)}  ${added.padStart(12)}  ${r.espDrops.a}/${r.espDrops.b}`,
   );
 }
 for (const [n, why] of Object.entries(failures)) console.log(`${n.padEnd(15)} FAILED: ${why}`);
