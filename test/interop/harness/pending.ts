@@ -12,14 +12,6 @@ export const PENDING: Readonly<Record<string, string>> = {
   // strongSwan says "CURVE_25519" (negotiation/proposals.ts has that name). Tunnel, ping and TCP work.
   "alg/chacha20poly1305-prfsha256-x25519/chacha20poly1305/tsipsec-initiator": "list-sas names the KE group CURVE25519, strongSwan-style is CURVE_25519",
   "alg/chacha20poly1305-prfsha256-x25519/chacha20poly1305/tsipsec-responder": "list-sas names the KE group CURVE25519, strongSwan-style is CURVE_25519",
-  // After an IKE SA rekey (RFC 7296 s2.18) the Child SA moves to the new IKE SA in the engine's
-  // listing, but when the old IKE SA closes (reason "rekeyed" when tsipsec rekeyed, "deleted by
-  // peer" when strongSwan did) the daemon's ikeSaClosed handler (src/daemon/daemon.ts) removes
-  // every Child SA it recorded under the old ikeSaId, with its route: "Child SA deleted ...
-  // reason: IKE SA closed", "route removed 198.18.2.0/24"; ping then gets "Destination Net
-  // Unreachable" from gw-a. strongSwan keeps the Child SA installed.
-  "lifecycle/ike-rekey-by-tsipsec": "Child SA and route removed when the rekeyed-away IKE SA closes",
-  "lifecycle/ike-rekey-by-strongswan": "Child SA and route removed when the rekeyed-away IKE SA closes",
   // The daemon accepts daemon.save_keys but never calls src/drivers/key-export.ts KeyExporter:
   // no ikev2_decryption_table / esp_sa file is written.
   "wireshark/tsipsec-save-keys": "daemon.save_keys is parsed but no key table is written",
