@@ -6,6 +6,7 @@ import { ControlClientError, controlRequest } from "../control/client.js";
 import { describeConnections } from "../control/describe.js";
 import { ControlError, type ActionResult, type ControlOp, type ControlRequest, type ControlResults } from "../control/protocol.js";
 import { loadConfigFile } from "../drivers/config-file.js";
+import { quietOnBrokenPipe } from "./broken-pipe.js";
 import { formatListConns, formatListSas, formatStats } from "./format.js";
 import { optionalExport } from "./optional-export.js";
 
@@ -53,6 +54,9 @@ const USAGE_CODES = new Set(["bad-request", "unknown-connection", "unknown-child
  * 1 runtime failure, 2 usage or configuration error.
  */
 export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Promise<number> {
+  // A reader that closes the pipe early (`| head`) ends a client verb quietly; the daemon
+  // (`start`) keeps its own handling of its log stream.
+  if (io === DEFAULT_IO && argv[2] !== "start") quietOnBrokenPipe(process.stdout, () => process.exit(EXIT_OK));
   const program = new Command();
   program
     .name("tsipsec")
