@@ -12,7 +12,8 @@ export const PENDING: Readonly<Record<string, string>> = {
   // strongSwan says "CURVE_25519" (negotiation/proposals.ts has that name). Tunnel, ping and TCP work.
   "alg/chacha20poly1305-prfsha256-x25519/chacha20poly1305/tsipsec-initiator": "list-sas names the KE group CURVE25519, strongSwan-style is CURVE_25519",
   "alg/chacha20poly1305-prfsha256-x25519/chacha20poly1305/tsipsec-responder": "list-sas names the KE group CURVE25519, strongSwan-style is CURVE_25519",
-  // The daemon accepts daemon.save_keys but never calls src/drivers/key-export.ts KeyExporter:
-  // no ikev2_decryption_table / esp_sa file is written.
-  "wireshark/tsipsec-save-keys": "daemon.save_keys is parsed but no key table is written",
+  // The daemon exports Child SA keys (esp_sa) but no IKE SA keys: the engine has no output that
+  // carries SK_ei/SK_er/SK_ai/SK_ar (KeyExporter.exportIkeSa needs one), so no
+  // ikev2_decryption_table file is written.
+  "wireshark/tsipsec-save-keys/ikev2_decryption_table": "no IKE SA key output from the engine; the ikev2 table is never written",
 };
