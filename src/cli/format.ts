@@ -79,7 +79,9 @@ export function formatListConns(conns: readonly ConnectionStatus[]): string {
     out.push(`    id: ${c.remote.id}`);
     for (const ch of c.children) {
       const chRekey = ch.rekeyTimeSeconds > 0 ? `rekeying every ${ch.rekeyTimeSeconds}s` : "no rekeying";
-      out.push(`  ${ch.name}: ${ch.mode}, ${chRekey}, expires after ${ch.lifeTimeSeconds}s, start action ${ch.startAction}`);
+      // A life_time of 0 means no hard lifetime (rekey_time 0 and no life_time), not "expires at once".
+      const chLife = ch.lifeTimeSeconds > 0 ? `expires after ${ch.lifeTimeSeconds}s` : "no expiry";
+      out.push(`  ${ch.name}: ${ch.mode}, ${chRekey}, ${chLife}, start action ${ch.startAction}`);
       out.push(`    esp proposals: ${ch.espProposals.join(", ")}`);
       out.push(`    local:  ${ch.localTs.join(" ")}`);
       out.push(`    remote: ${ch.remoteTs.join(" ")}`);

@@ -107,6 +107,19 @@ describe("formatListConns", () => {
   });
 });
 
+describe("formatListConns: lifetimes of 0 (swanctl: none)", () => {
+  it("a child with rekey_time 0 and no life_time neither rekeys nor expires, and says so", () => {
+    const conn: ConnectionStatus = {
+      name: "site-b", version: 2, localAddrs: ["192.0.2.1"], remoteAddrs: ["192.0.2.2"], localPort: 500, remotePort: 500,
+      proposals: ["default"], rekeyTimeSeconds: 14400, dpdDelaySeconds: 0, encap: false,
+      local: { auth: "psk", id: "192.0.2.1" }, remote: { auth: "psk", id: "192.0.2.2" },
+      children: [{ name: "net", mode: "TUNNEL", startAction: "none", rekeyTimeSeconds: 0, lifeTimeSeconds: 0, espProposals: ["default"], localTs: ["dynamic"], remoteTs: ["dynamic"] }],
+      ikeSas: 0,
+    };
+    expect(formatListConns([conn])).toContain("  net: TUNNEL, no rekeying, no expiry, start action none\n");
+  });
+});
+
 describe("formatStats", () => {
   it("lists counters and only the drop reasons that happened", () => {
     const text = formatStats({
