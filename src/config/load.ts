@@ -407,6 +407,11 @@ function authOf(raw: RawConnection["local"], defaultId: string): AuthConfig {
   return { auth: raw?.auth ?? "psk", id: raw?.id ?? defaultId };
 }
 
+/** `tsipsec up NAME/CHILD` splits at '/': a name holding one could never be addressed. */
+function checkName(name: string, what: "connection" | "child", path: ConfigPath, err: ErrFn): void {
+  if (name.includes("/")) err(path, `a ${what} name cannot contain '/' (tsipsec up NAME/CHILD uses it to separate the two)`);
+}
+
 function buildConnection(
   name: string,
   raw: RawConnection,
@@ -414,6 +419,7 @@ function buildConnection(
   err: ErrFn,
 ): { config: ConnectionConfig; written: WrittenConnection } {
   const path = ["connections", name];
+  checkName(name, "connection", path, err);
   const localAddrs = listOr(raw.local_addrs, ["%any"], [...path, "local_addrs"], err);
   const remoteAddrs = listOr(raw.remote_addrs, ["%any"], [...path, "remote_addrs"], err);
   checkAddrs(localAddrs, [...path, "local_addrs"], err);
@@ -432,6 +438,7 @@ function buildConnection(
   const rawChildren = raw.children ?? {};
   if (Object.keys(rawChildren).length === 0) err([...path, "children"], "a connection needs at least one child (children: { NAME: { local_ts, remote_ts } })");
   for (const [childName, rawChild] of Object.entries(rawChildren)) {
+    checkName(childName, "child", [...path, "children", childName], err);
     const built = buildChild(childName, rawChild, { local: firstConcrete(localAddrs), remote: firstConcrete(remoteAddrs) }, [...path, "children", childName], err);
     children.push(built.config);
     writtenChildren[childName] = built.written;

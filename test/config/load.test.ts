@@ -560,3 +560,20 @@ describe("the result is frozen", () => {
     }).toThrow(TypeError);
   });
 });
+
+describe("connection and child names the CLI can address (tsipsec up NAME[/CHILD])", () => {
+  it("a '/' in a connection or child name is an error naming the key", () => {
+    const d = baseDoc();
+    const conns = d["connections"] as Doc;
+    conns["hq/x"] = conns["site-a"];
+    delete conns["site-a"];
+    const e = errorsOf(d);
+    expect(e.map((x) => x.path)).toContain("connections.hq/x");
+    expect(e.map(formatConfigError).join("\n")).toContain("cannot contain '/'");
+    const d2 = baseDoc();
+    const ch = conn(d2)["children"] as Doc;
+    ch["net/1"] = ch["net"];
+    delete ch["net"];
+    expect(errorsOf(d2).map((x) => x.path)).toContain("connections.site-a.children.net/1");
+  });
+});
