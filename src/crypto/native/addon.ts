@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 /**
  * The optional N-API addon (native/esp_aead.c and native/fd_watch.c, built by `node-gyp rebuild`
@@ -82,7 +83,7 @@ export const NATIVE_ADDON_FILE = "tsipsec_native.node";
  * three levels below the repository root, dist/bench-build/src/crypto/native/ five.
  */
 function defaultCandidates(): string[] {
-  return ["../../../build/Release/", "../../../../../build/Release/"].map((rel) => new URL(rel + NATIVE_ADDON_FILE, import.meta.url).pathname);
+  return ["../../../build/Release/", "../../../../../build/Release/"].map((rel) => fileURLToPath(new URL(rel + NATIVE_ADDON_FILE, import.meta.url)));
 }
 
 const REQUIRED = ["create", "seal", "open", "sealBatch", "openBatch", "free", "opensslVersion", "watchReadable", "unwatch"] as const;
