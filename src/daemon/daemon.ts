@@ -65,6 +65,8 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_CONFIG = 2;
 
+/** IKE datagrams kept while the daemon starts (beyond: dropped; the peer retransmits). */
+const STARTUP_QUEUE_MAX = 64;
 /** How long shutdown waits for DELETE exchanges to complete before closing the sockets, ms. */
 const SHUTDOWN_GRACE_MS = 1500;
 /** At most one acquire per policy in this interval (a burst of packets asks IKE once), ms. */
@@ -225,6 +227,8 @@ class Daemon {
   readonly #localForPeer = new Map<string, UdpEndpoint>();
   readonly #upWaiters = new Set<UpWaiter>();
   #shuttingDown = false;
+  /** IKE datagrams received while starting up (until the TUN and control socket are ready); undefined once running. */
+  #startupQueue: InboundDatagram[] | undefined = [];
   /** Wireshark key tables (daemon.save_keys), when configured. */
   #keyExporter: KeyExporter | undefined;
   /** Counters of SAs already removed, so totals survive rekeys. */
@@ -307,14 +311,18 @@ class Daemon {
       }
     });
     const started: string[] = [];
+    const startNow = this.#clock.now();
     for (const c of cfg.engine.connections) {
       const startChildren = c.children.filter((ch) => ch.startAction === "start");
       if (startChildren.length === 0) continue;
-      if (startChildren.length === c.children.length) this.#engine.initiate(now, c.name);
-      else for (const ch of startChildren) this.#engine.initiate(now, c.name, ch.name);
+      if (startChildren.length === c.children.length) this.#engine.initiate(startNow, c.name);
+      else for (const ch of startChildren) this.#engine.initiate(startNow, c.name, ch.name);
       started.push(c.name);
     }
     log.daemon.info({ connections: cfg.engine.connections.map((c) => c.name), initiating: started }, "tsipsec running");
+    const queued = this.#startupQueue ?? [];
+    this.#startupQueue = undefined;
+    for (const dg of queued) this.#engine.handleDatagram(this.#clock.now(), dg);
     this.#service();
   }
 
@@ -363,6 +371,7 @@ class Daemon {
   }
 
   #onEsp(packet: Uint8Array, remote: UdpEndpoint): void {
+    if (this.#startupQueue !== undefined) return; // no SA can exist yet
     const now = this.#clock.now();
     const r = this.#dataPlane.inbound(now, packet, { address: remote.address });
     if (r.kind === "toTunnel") {
@@ -375,6 +384,12 @@ class Daemon {
   }
 
   #onIke(dg: InboundDatagram): void {
+    if (this.#startupQueue !== undefined) {
+      // Sockets open before the TUN device and the control socket (see #open): an IKE request
+      // that arrives in between waits here, so the Child SA it creates finds the TUN (its routes).
+      if (this.#startupQueue.length < STARTUP_QUEUE_MAX) this.#startupQueue.push(dg);
+      return;
+    }
     this.#engine.handleDatagram(this.#clock.now(), dg);
     this.#service();
   }

@@ -24,7 +24,8 @@ describe("simultaneous initiation from both gateways", () => {
 
   it("carries traffic both ways, also after the duplicates settle", async () => {
     const { topo } = pair;
-    expect((await ping(topo, topo.ns.hostA, topo.addresses.hostB.v4, 3)).received).toBe(3);
+    const p1 = await ping(topo, topo.ns.hostA, topo.addresses.hostB.v4, 3);
+    expect(p1.received, `gw-a:\n${pair.gwA.logTail()}\ngw-b:\n${pair.gwB.logTail()}`).toBe(3);
     expect((await ping(topo, topo.ns.hostB, topo.addresses.hostA.v4, 3)).received).toBe(3);
     await sleep(3000);
     const r = await tcpTransfer(topo, { serverNs: topo.ns.hostB, serverAddress: topo.addresses.hostB.v4, clientNs: topo.ns.hostA, bytes: 2 * 1024 * 1024 });
