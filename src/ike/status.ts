@@ -8,7 +8,7 @@ import type { Millis } from "./api.js";
 import type { ChildSa } from "./child-sa.js";
 import type { IkeSa } from "./ike-sa.js";
 import { formatTs } from "./negotiation/traffic-selectors.js";
-import { keIdName } from "../wire/ike/constants.js";
+import { keGroupName } from "./negotiation/proposals.js";
 
 export interface IkeSaEndpointStatus {
   id: string;
@@ -125,7 +125,7 @@ function childStatus(now: Millis, c: ChildSa, reqid: number): ChildSaStatus {
     remoteTs: c.remoteTs.map(formatTs),
   };
   if (c.suite.integ) s.integ = c.suite.integ.name.replace(/^AUTH_/, "");
-  if (c.suite.keGroup) s.ke = keIdName(c.suite.keGroup);
+  if (c.suite.keGroup) s.ke = keGroupName(c.suite.keGroup);
   if (c.rekeyAt !== undefined && c.state === "installed") s.rekeyInSeconds = secs(c.rekeyAt - now);
   if (c.expireAt !== undefined) s.expiresInSeconds = secs(c.expireAt - now);
   return s;
@@ -146,7 +146,7 @@ export function listSas(now: Millis, sas: IkeSa[], reqid: (c: ChildSa) => number
       remote: { id: sa.remoteId ?? sa.connection.remote.id, address: sa.remote.address, port: sa.remote.port, behindNat: sa.natRemote },
       encr: sa.suite ? strongswanEncrName(sa.suite.encr.name, sa.suite.encr.keyLength) : "",
       prf: sa.suite?.prf.name ?? "",
-      ke: sa.suite ? keIdName(sa.suite.keGroup) : "",
+      ke: sa.suite ? keGroupName(sa.suite.keGroup) : "",
       children: [...sa.children.values()].sort((a, b) => a.id - b.id).map((c) => childStatus(now, c, reqid(c))),
     };
     if (sa.suite?.integ) st.integ = sa.suite.integ.name.replace(/^AUTH_/, "");

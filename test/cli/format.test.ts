@@ -40,7 +40,7 @@ const responderSa: IkeSaStatus = {
   remote: { id: "192.0.2.1", address: "198.51.100.7", port: 61000, behindNat: false },
   encr: "CHACHA20_POLY1305-256",
   prf: "PRF_HMAC_SHA2_256",
-  ke: "CURVE25519",
+  ke: "CURVE_25519",
   children: [child],
 };
 
@@ -51,7 +51,7 @@ describe("formatListSas", () => {
         "site-b: #9, CONNECTING, IKEv2, 1111111111111111_i 0000000000000000_r*",
         "  local  '192.0.2.2' @ 192.0.2.2[4500] [NAT]",
         "  remote '192.0.2.1' @ 198.51.100.7[61000]",
-        "  CHACHA20_POLY1305-256/PRF_HMAC_SHA2_256/CURVE25519",
+        "  CHACHA20_POLY1305-256/PRF_HMAC_SHA2_256/CURVE_25519",
         "  net: #7, reqid 2, REKEYING, TRANSPORT, ESP:AES_CBC-256/HMAC_SHA2_256_128/ECP_256/ESN",
         "    installed 0s ago",
         "    in  00000001,      0 bytes,     0 packets",

@@ -114,8 +114,8 @@ describe("RFC 7296 s1.2: INVALID_KE_PAYLOAD", () => {
     p.net.call(p.a, (e, now) => (e as IkeEngine).rekeyIke(now, "site"));
     p.net.runFor(30_000);
     expect(errorsOf(p.a)).toEqual([]);
-    expect(p.engA.listSas(p.net.now).map((s) => s.ke)).toEqual(["CURVE25519"]);
-    expect(p.engB.listSas(p.net.now).map((s) => s.ke)).toEqual(["CURVE25519"]);
+    expect(p.engA.listSas(p.net.now).map((s) => s.ke)).toEqual(["CURVE_25519"]);
+    expect(p.engB.listSas(p.net.now).map((s) => s.ke)).toEqual(["CURVE_25519"]);
   });
 
   it("a group the initiator never proposed ends the attempt with an error", () => {

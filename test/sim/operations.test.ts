@@ -118,7 +118,7 @@ describe("swanctl --list-sas (listSas)", () => {
     expect(a!.encr).toBe("AES_GCM_16-128");
     expect(a!.integ).toBeUndefined();
     expect(a!.prf).toBe("PRF_HMAC_SHA2_256");
-    expect(a!.ke).toBe("CURVE25519");
+    expect(a!.ke).toBe("CURVE_25519");
     expect(a!.establishedSecondsAgo).toBeGreaterThanOrEqual(10);
     expect(a!.rekeyInSeconds).toBeLessThanOrEqual(14400 - 10);
     expect(a!.rekeyInSeconds).toBeGreaterThan(14400 * 0.9 - 11);

@@ -167,6 +167,11 @@ const KE_NAMES: Readonly<Record<number, string>> = {
   [KeId.CURVE448]: "CURVE_448",
 };
 
+/** The strongSwan-style name of a KE group (`CURVE_25519`, `ECP_384`, `MODP_2048`), as swanctl lists it. */
+export function keGroupName(id: number): string {
+  return KE_NAMES[id] ?? `KE(${id})`;
+}
+
 /** A transform's strongSwan-style name: `AES_GCM_16_256`, `HMAC_SHA2_256_128`, `PRF_HMAC_SHA1`, `ECP_384`, `NO_EXT_SEQ`. */
 export function transformName(t: Transform): string {
   const kl = keyLengthOf(t);
@@ -181,7 +186,7 @@ export function transformName(t: Transform): string {
     case TransformType.PRF:
       return codepointName(PrfId, t.id, "PRF") + suffix;
     case TransformType.KE:
-      return (KE_NAMES[t.id] ?? `KE(${t.id})`) + suffix;
+      return keGroupName(t.id) + suffix;
     case TransformType.ESN:
       return t.id === EsnId.NO_ESN ? "NO_EXT_SEQ" : t.id === EsnId.ESN ? "EXT_SEQ" : `ESN(${t.id})`;
     default:
