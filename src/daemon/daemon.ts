@@ -881,7 +881,7 @@ class Daemon {
         established: sas.filter((s) => s.state === "ESTABLISHED").length,
       },
       childSas: { installed: this.#children.size },
-      ike: { messagesIn: udp?.ikeIn ?? 0, messagesOut: udp?.ikeOut ?? 0, retransmits: 0, invalid: 0 },
+      ike: { messagesIn: udp?.ikeIn ?? 0, messagesOut: udp?.ikeOut ?? 0, retransmits: this.#engine.counters.retransmits, invalid: this.#engine.counters.invalid },
       esp: { packetsIn: this.#counters.espPacketsIn, packetsOut: this.#counters.espPacketsOut, bytesIn: this.#counters.espBytesIn, bytesOut: this.#counters.espBytesOut },
       drops,
     };

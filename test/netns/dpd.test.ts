@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controlRequest } from "../../src/control/client.js";
 import { Capture, CLEARTEXT_LEAK_FILTER, createPair, ping, type Pair } from "./harness.js";
 
 /**
@@ -41,6 +42,9 @@ describe("peer crash: INITIAL_CONTACT and dead peer detection (RFC 7296 s2.4)", 
     try {
       await pair.gwB.waitFor("the dead peer's IKE SA removed", (s) => s.length === 0, 30_000);
       expect(pair.gwB.log).toMatch(/IKE SA closed/);
+      // The unanswered liveness checks were retransmitted before giving up (RFC 7296 s2.1, s2.4).
+      const stats = await controlRequest(pair.gwB.controlPath, { op: "stats" });
+      expect(stats.ike.retransmits).toBeGreaterThanOrEqual(1);
       const route = await topo.exec(topo.ns.gwB, "ip", ["route", "get", topo.addresses.hostA.v4, "from", topo.addresses.hostB.v4, "iif", "lan0"], { allowFailure: true });
       expect(route.stdout).not.toMatch(/tsipsec0/);
       await new Promise((r) => setTimeout(r, 1000));
