@@ -47,6 +47,12 @@ export interface EncrContext {
    * (never throws for bad peer data; a wrong-length input also gives null).
    */
   decrypt(iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null;
+  /**
+   * Optional: erases key material the context holds outside JavaScript (the native AEAD contexts of
+   * src/crypto/native/ keep the key in OpenSSL). Called when the owning SA is deleted; the context
+   * must not be used afterwards. Contexts over node:crypto KeyObjects have none.
+   */
+  dispose?(): void;
 }
 
 /** Transform Type 3 (INTEG). */

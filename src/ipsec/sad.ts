@@ -268,6 +268,8 @@ export class SecurityAssociation {
   /** Zeroes the keys (design.md rule 9). The SA must not be used afterwards. */
   wipe(): void {
     for (const k of this.keys) k.wipe();
+    // A native context keeps its own copy of the key inside OpenSSL: erase it now, not at GC.
+    this.encrContext?.dispose?.();
   }
 }
 

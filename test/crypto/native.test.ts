@@ -16,7 +16,7 @@ import {
 } from "../../src/crypto/native/index.js";
 import { Secret } from "../../src/crypto/secret.js";
 import { decapsulate, encapsulate, openPayload, sealPayload } from "../../src/ipsec/esp.js";
-import { dangerFixedIv, SecurityAssociation } from "../../src/ipsec/sad.js";
+import { dangerFixedIv, Sad, SecurityAssociation } from "../../src/ipsec/sad.js";
 import { fromHex, toHex } from "../../src/wire/hex.js";
 import { encodeIpv4Header, parseIpAddress } from "../../src/wire/ip.js";
 import { readJson } from "../ipsec/support.js";
@@ -382,6 +382,25 @@ describe("key lifetime (design.md rule 9): keys are wiped on dispose", () => {
     aead.dispose();
     aead.dispose();
     expect(() => aead.seal(new Uint8Array(8), new Uint8Array(16), new Uint8Array(8), out)).toThrow(/after dispose/);
+  });
+
+  it("removing the SA from the SAD erases the key inside OpenSSL at once (EncrContext.dispose)", () => {
+    const sa = new SecurityAssociation({
+      spi: 0x5151,
+      direction: "outbound",
+      mode: "tunnel",
+      encr: withNativeEncr(getEncr(20, 128), addon),
+      encrKey: new Secret(new Uint8Array(20).fill(1)),
+      local: parseIpAddress("192.0.2.1"),
+      remote: parseIpAddress("192.0.2.2"),
+      now: 0,
+    });
+    const sad = new Sad();
+    sad.addOutbound(1, sa);
+    const ctx = sa.encrContext!;
+    expect(ctx.encrypt(new Uint8Array(8), new Uint8Array(4), new Uint8Array(8)).length).toBe(20);
+    expect(sad.remove(sa)).toBe(true);
+    expect(() => ctx.encrypt(new Uint8Array(8), new Uint8Array(4), new Uint8Array(8))).toThrow(/after dispose/);
   });
 
   it("the addon itself refuses a freed handle (TypeError), never touches freed memory", () => {
