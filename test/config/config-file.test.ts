@@ -2,11 +2,12 @@
  * src/drivers/config-file.ts: reading a config file, and refusing one that holds secrets while
  * group or others may read it (the file-system side of the loader; kept with the config tests).
  */
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadConfigFile } from "../../src/drivers/config-file.js";
+import { loadConfigFile, MAX_CONFIG_BYTES } from "../../src/drivers/config-file.js";
 
 const WITH_SECRET = `
 connections:
@@ -81,5 +82,37 @@ describe("loadConfigFile", () => {
     const r = loadConfigFile(write("gw.yaml", WITHOUT_SECRET.replace("    children:", "    dpd_delay: soon\n    children:"), 0o600));
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.path)).toEqual(["connections.site-a.dpd_delay"]);
+  });
+});
+
+describe("loadConfigFile: files that are not config files (a typo'd path, `reload --config /dev/zero`)", () => {
+  // The daemon reads the file on its event loop at `reload`: a FIFO would block it (no IKE, no ESP)
+  // and /dev/zero would grow it until the OOM killer ends the gateway.
+  const message = (r: ReturnType<typeof loadConfigFile>): string => (r.ok ? "" : r.errors.map((e) => e.message).join("\n"));
+
+  it("refuses a FIFO without blocking on it", () => {
+    const p = join(dir, "fifo.yaml");
+    execFileSync("mkfifo", ["-m", "600", p]);
+    const r = loadConfigFile(p);
+    expect(r.ok).toBe(false);
+    expect(message(r)).toBe(`cannot read config file ${p}: not a regular file`);
+  });
+
+  it("refuses a character device such as /dev/zero", () => {
+    expect(message(loadConfigFile("/dev/zero"))).toBe("cannot read config file /dev/zero: not a regular file");
+  });
+
+  it("refuses a directory, saying so", () => {
+    expect(message(loadConfigFile(dir))).toBe(`cannot read config file ${dir}: is a directory`);
+  });
+
+  it("refuses a file larger than MAX_CONFIG_BYTES, reading none of it", () => {
+    const p = write("huge.yaml", "#".repeat(MAX_CONFIG_BYTES + 1), 0o600);
+    expect(message(loadConfigFile(p))).toBe(`cannot read config file ${p}: ${MAX_CONFIG_BYTES + 1} bytes, more than the ${MAX_CONFIG_BYTES} a config file may have`);
+  });
+
+  it("still loads a file of exactly MAX_CONFIG_BYTES (comments pad it)", () => {
+    const p = write("big.yaml", WITH_SECRET + "#".repeat(MAX_CONFIG_BYTES - WITH_SECRET.length), 0o600);
+    expect(loadConfigFile(p).ok).toBe(true);
   });
 });
