@@ -8,7 +8,7 @@ import { systemRandom } from "../crypto/random.js";
 import { loadNativeAddon, nativeEncrWrapper, nativeReadableWatcher, type NativeAddon } from "../crypto/native/index.js";
 import { Secret } from "../crypto/secret.js";
 import { IkeEngine } from "../ike/engine.js";
-import type { ChildSaSpec, ConnectionConfig, EngineConfig, IkeOutput, InboundDatagram, Millis, UdpEndpoint } from "../ike/api.js";
+import type { ChildSaSpec, ConnectionConfig, EngineConfig, IkeOutput, IkeSaKeyMaterial, InboundDatagram, Millis, UdpEndpoint } from "../ike/api.js";
 import { DataPlane, type DataPlaneEvent } from "../ipsec/data-plane.js";
 import { DROP_REASONS, Sad, SecurityAssociation, type DropReason } from "../ipsec/sad.js";
 import { Spd, type Policy } from "../ipsec/spd.js";
@@ -452,6 +452,7 @@ class Daemon {
         return;
       case "ikeSaEstablished":
         log.ike.info({ connection: o.connection, ikeSaId: o.ikeSaId }, "IKE SA established");
+        this.#exportIkeKeys(o.connection, o.keys);
         return;
       case "ikeSaClosed": {
         log.ike.info({ connection: o.connection, ikeSaId: o.ikeSaId, reason: o.reason }, "IKE SA closed");
@@ -595,7 +596,16 @@ class Daemon {
     }
     this.#keyExporter = new KeyExporter({ ...(k.ike !== undefined ? { ikev2Path: k.ike } : {}), ...(k.esp !== undefined ? { espPath: k.esp } : {}) });
     this.#log.daemon.warn({ ike: k.ike ?? null, esp: k.esp ?? null }, "save_keys is on: key tables for Wireshark are written to disk; anyone who reads them can decrypt this traffic");
-    if (k.ike !== undefined) this.#log.daemon.warn("save_keys.ike: the engine does not report IKE SA keys yet; only ESP rows are written");
+  }
+
+  #exportIkeKeys(connection: string, keys: IkeSaKeyMaterial): void {
+    if (this.#keyExporter === undefined) return;
+    try {
+      const r = this.#keyExporter.exportIkeSa(keys);
+      if ("skipped" in r) this.#log.daemon.info({ connection, reason: r.skipped }, "IKE SA keys not exported");
+    } catch (e) {
+      this.#log.daemon.error({ err: e instanceof Error ? e.message : String(e) }, "cannot write IKEv2 key table");
+    }
   }
 
   #exportKeys(spec: ChildSaSpec): void {

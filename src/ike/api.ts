@@ -157,6 +157,23 @@ export interface IkeEngineCounters {
   halfOpenBlocked: number;
 }
 
+/**
+ * The keys protecting one IKE SA's messages (RFC 7296 s2.14), as a Wireshark
+ * `ikev2_decryption_table` row needs them (daemon.save_keys). SPIs as on the wire.
+ */
+export interface IkeSaKeyMaterial {
+  spiI: bigint;
+  spiR: bigint;
+  encr: EncrAlgorithm;
+  integ: IntegAlgorithm | undefined;
+  /** SK_ei / SK_er: key || salt for AEAD (RFC 5282 s7.1). */
+  skEi: Secret;
+  skEr: Secret;
+  /** SK_ai / SK_ar: undefined with an AEAD cipher. */
+  skAi: Secret | undefined;
+  skAr: Secret | undefined;
+}
+
 /** Operator-facing event (one structured log line). Never carries key material. */
 export interface EngineEvent {
   level: "debug" | "info" | "warn" | "error";
@@ -170,7 +187,8 @@ export type IkeOutput =
   | { kind: "transmit"; from: UdpEndpoint; to: UdpEndpoint; bytes: Uint8Array }
   | { kind: "installChildSa"; sa: ChildSaSpec }
   | { kind: "deleteChildSa"; id: number; spiIn: number; spiOut: number; reason: string }
-  | { kind: "ikeSaEstablished"; ikeSaId: number; connection: string }
+  /** `keys` carries the IKE SA's SK_e/SK_a (RFC 7296 s2.14) for the Wireshark key export only; never log it. */
+  | { kind: "ikeSaEstablished"; ikeSaId: number; connection: string; keys: IkeSaKeyMaterial }
   | { kind: "ikeSaClosed"; ikeSaId: number; connection: string; reason: string }
   /**
    * IKE SA rekey (RFC 7296 s2.18): the Child SAs `childIds` of `oldIkeSaId` now belong to

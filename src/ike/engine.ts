@@ -37,7 +37,7 @@
  * handling never takes the engine (or another SA) down.
  */
 import type {
-  ChildConfig, ChildSaSpec, ConnectionConfig, EngineConfig, EngineEvent, IkeEngineCounters, IkeOutput, InboundDatagram, Millis, UdpEndpoint,
+  ChildConfig, ChildSaSpec, ConnectionConfig, EngineConfig, EngineEvent, IkeEngineCounters, IkeOutput, IkeSaKeyMaterial, InboundDatagram, Millis, UdpEndpoint,
 } from "./api.js";
 import { ChildSa, childSpec } from "./child-sa.js";
 import { CookieJar } from "./cookies.js";
@@ -377,7 +377,18 @@ export class IkeEngine implements EngineCore {
     // cannot open a second half-open SA (it is ignored: its cached answer is gone).
     this.armIkeTimers(now, sa);
     if (sa.terminating) sa.tasks = [{ kind: "deleteIke", reason: "terminated by operator" }];
-    this.emit({ kind: "ikeSaEstablished", ikeSaId: sa.id, connection: sa.connection.name });
+    if (sa.suite === undefined || sa.keys === undefined) throw new Error(`IKE SA ${sa.id} established without keys`);
+    const keys: IkeSaKeyMaterial = {
+      spiI: sa.spiI,
+      spiR: sa.spiR,
+      encr: sa.suite.encr,
+      integ: sa.suite.integ,
+      skEi: sa.keys.skEi,
+      skEr: sa.keys.skEr,
+      skAi: sa.suite.integ ? sa.keys.skAi : undefined,
+      skAr: sa.suite.integ ? sa.keys.skAr : undefined,
+    };
+    this.emit({ kind: "ikeSaEstablished", ikeSaId: sa.id, connection: sa.connection.name, keys });
     this.log("info", "ike", `IKE SA ${sa.connection.name}[${sa.id}] established between ${sa.local.address}[${sa.localId}]...${sa.remote.address}[${sa.remoteId ?? "?"}]`,
       { connection: sa.connection.name, ikeSaId: sa.id, spiI: hex16(sa.spiI), spiR: hex16(sa.spiR), natLocal: sa.natLocal, natRemote: sa.natRemote });
     this.schedule(now, sa);

@@ -7,8 +7,4 @@
  * Run them: npx vitest run --config test/interop/vitest.pending.config.ts
  */
 export const PENDING: Readonly<Record<string, string>> = {
-  // The daemon exports Child SA keys (esp_sa) but no IKE SA keys: the engine has no output that
-  // carries SK_ei/SK_er/SK_ai/SK_ar (KeyExporter.exportIkeSa needs one), so no
-  // ikev2_decryption_table file is written.
-  "wireshark/tsipsec-save-keys/ikev2_decryption_table": "no IKE SA key output from the engine; the ikev2 table is never written",
 };
