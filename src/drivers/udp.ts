@@ -113,7 +113,13 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
       const local: UdpEndpoint = { address, port };
       const onBindError = (err: Error): void => {
         socket.close();
-        reject(new UdpBindError(`cannot bind UDP ${family === 6 ? `[${address}]` : address}:${port}: ${err.message}`));
+        const code = (err as NodeJS.ErrnoException).code;
+        const hint =
+          code === "EACCES" ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+          : code === "EADDRINUSE" ? " (another IKE daemon, e.g. charon or a second tsipsec, is using it)"
+          : code === "EADDRNOTAVAIL" ? " (that address is not configured on this host: check local_addrs / daemon.listen)"
+          : "";
+        reject(new UdpBindError(`cannot bind UDP ${family === 6 ? `[${address}]` : address}:${port}: ${err.message}${hint}`));
       };
       socket.once("error", onBindError);
       socket.bind({ address, port, exclusive: true }, () => {

@@ -151,7 +151,14 @@ describe("IPv6 and binding", () => {
   it("reports a port already in use as UdpBindError naming address and port", async () => {
     const { d } = await openOnFreePorts(["127.0.0.1"]);
     await expect(openUdp({ onIke: () => undefined, onEsp: () => undefined }, { ikePort: d.ikePort, natTPort: d.natTPort, addresses: ["127.0.0.1"] })).rejects.toThrow(
-      new RegExp(`cannot bind UDP 127\\.0\\.0\\.1:${d.ikePort}`),
+      new RegExp(`cannot bind UDP 127\\.0\\.0\\.1:${d.ikePort}: .*EADDRINUSE.*another IKE daemon`),
+    );
+  });
+
+  it("names the cause when the address is not configured on this host", async () => {
+    // 192.0.2.77 is a documentation address that no interface of this namespace carries.
+    await expect(openUdp({ onIke: () => undefined, onEsp: () => undefined }, { ikePort: 40500, natTPort: 44500, addresses: ["192.0.2.77"] })).rejects.toThrow(
+      /cannot bind UDP 192\.0\.2\.77:40500: .*not configured on this host/,
     );
   });
 });
