@@ -113,6 +113,27 @@ describe("site-to-site tunnel (RFC 4301 s5 packet processing, RFC 3948 UDP encap
     expect(typeof s.drops).toBe("object");
   });
 
+  it("counts forged ESP (unknown SPI, RFC 4303 s3.4.2) and a tampered ICV by reason, without disturbing the tunnel", async () => {
+    const { topo } = pair;
+    const before = await controlRequest(pair.gwB.controlPath, { op: "stats" });
+    const spiIn = (await pair.gwB.installedChildren())[0]?.spiIn ?? "00000000";
+    // From gw-a's namespace (not its daemon): one ESP packet with an SPI nobody uses, one with
+    // gw-b's real inbound SPI, a sequence number ahead of the replay window (so the replay
+    // pre-check passes, RFC 4303 s3.4.3) and a garbage body (authentication fails), one NAT-keepalive.
+    const script = `
+      const s = require("node:dgram").createSocket("udp4");
+      const unknown = Buffer.from("deadbeef0000000100112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "hex");
+      const forged = Buffer.concat([Buffer.from(process.argv[1], "hex"), Buffer.from("7fffffff", "hex"), Buffer.alloc(48, 7)]);
+      s.send(unknown, 4500, "192.0.2.2", () => s.send(forged, 4500, "192.0.2.2", () => s.send(Buffer.from([0xff]), 4500, "192.0.2.2", () => s.close())));
+    `;
+    await topo.exec(topo.ns.gwA, process.execPath, ["-e", script, spiIn]);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await controlRequest(pair.gwB.controlPath, { op: "stats" });
+    expect((after.drops["NO_SA"] ?? 0) - (before.drops["NO_SA"] ?? 0)).toBe(1);
+    expect((after.drops["ICV_FAILURE"] ?? 0) - (before.drops["ICV_FAILURE"] ?? 0)).toBe(1);
+    expect((await ping(topo, topo.ns.hostA, topo.addresses.hostB.v4, 2)).received).toBe(2);
+  });
+
   it("fail-closed: after `down` the SAs are gone and protected traffic never leaves in clear", async () => {
     const { topo } = pair;
     const r = await controlRequest(pair.gwA.controlPath, { op: "down", conn: "site" });
