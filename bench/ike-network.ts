@@ -13,7 +13,9 @@
  *
  * Logging is comparable: charon's file log at the interop harness's level (default 1, ike 2), the
  * tsipsec daemon at `info`. Needs root and strongSwan. Environment: BENCH_IKE_NET_COUNT (2000),
- * BENCH_IKE_NET_CONCURRENCY (4), BENCH_IKE_NET_ONLY (strongswan,tsipsec).
+ * BENCH_IKE_NET_CONCURRENCY (4), BENCH_IKE_NET_ONLY (strongswan,tsipsec), BENCH_IKE_NET_PROFILE=DIR
+ * (the tsipsec daemon writes a V8 CPU profile to DIR/<pid>.cpuprofile when it exits; the profiler
+ * costs CPU, so read that run's figures as a profile, not as the comparison).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -127,7 +129,10 @@ async function tsipsec(topo: Topology): Promise<Row> {
   const control = join(dir, "control.sock");
   const config = join(dir, "tsipsec.yaml");
   writeFileSync(config, renderTsipsecConfig(dir, [responderConn], {}).replace(/default: debug/, "default: info"), { mode: 0o600 });
-  const child = topo.spawnIn(topo.ns.gwB, process.execPath, [bin, "start", "--config", config, "--control", control], { stdio: ["ignore", "ignore", "pipe"] });
+  // A preload, because Node 20 refuses --cpu-prof in NODE_OPTIONS (as bench/tunnel.ts does).
+  const profileDir = process.env.BENCH_IKE_NET_PROFILE;
+  const env = profileDir === undefined ? process.env : { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import ${join(REPO, "bench", "lib", "cpu-profile-preload.mjs")}`.trim(), TSIPSEC_CPU_PROFILE_DIR: profileDir };
+  const child = topo.spawnIn(topo.ns.gwB, process.execPath, [bin, "start", "--config", config, "--control", control], { stdio: ["ignore", "ignore", "pipe"], env });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
