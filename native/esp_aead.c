@@ -319,6 +319,8 @@ static napi_value js_openssl_version(napi_env env, napi_callback_info info) {
 
 /* native/fd_watch.c */
 napi_status tsipsec_register_fd_watch(napi_env env, napi_value exports);
+/* native/batch_io.c */
+napi_status tsipsec_register_batch_io(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -332,6 +334,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (tsipsec_register_fd_watch(env, exports) != napi_ok) return NULL;
+  if (tsipsec_register_batch_io(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

@@ -1,0 +1,208 @@
+import type dgram from "node:dgram";
+import { formatIpAddress, parseIpAddress } from "../wire/ip.js";
+
+/**
+ * Batched packet I/O from the native addon (native/batch_io.c): many TUN reads, TUN writes or
+ * ESP-in-UDP datagrams per JS->native crossing and (for UDP) per system call (sendmmsg/recvmmsg).
+ *
+ * Why: with the AEAD native, one crossing plus one system call per packet was the gateway's cost
+ * (bench:tunnel profiles in docs/performance.md). Everything here works on buffers preallocated
+ * once; nothing is allocated per packet except what the caller hands over.
+ *
+ * Optional like the rest of the addon: {@link nativeBatchIo} is `undefined` without a build that
+ * has these functions, and the drivers then keep their one-packet-per-call paths.
+ */
+
+/** Bytes per sockaddr slot in the address tables (struct sockaddr_in6 is 28). */
+export const SOCKADDR_SLOT = 32;
+/** Int32 entries per datagram in a udpSendBatch descriptor. */
+export const SEND_STRIDE = 4;
+/** udpSendBatch status: the datagram was not attempted (socket buffer full); send it another way. */
+export const SEND_NOT_ATTEMPTED = 1;
+
+/** The addon's batch functions, as exported by native/batch_io.c (see its header for details). */
+export interface NativeBatchIo {
+  /** Non-blocking reads until EAGAIN into `buf`, packed; desc[2i], desc[2i+1] = offset, length. Returns the count or -errno. */
+  tunReadBatch(fd: number, buf: Uint8Array, desc: Int32Array, maxPackets: number, maxPacketBytes: number): number;
+  /** write(2) of each (desc[2i], desc[2i+1]) slice; returns how many the kernel took whole. */
+  tunWriteBatch(fd: number, buf: Uint8Array, desc: Int32Array, count: number): number;
+  /** sendmmsg of (offset, length, address slot, status) quadruples; returns datagrams sent, statuses in desc[4i+3]. */
+  udpSendBatch(fd: number, buf: Uint8Array, desc: Int32Array, count: number, addrs: Uint8Array): number;
+  /** recvmmsg into slots of `slotBytes`; desc[2i] = length, desc[2i+1] = truncated; sources in addrs. Returns the count (0: none) or -errno. */
+  udpRecvBatch(fd: number, buf: Uint8Array, slotBytes: number, desc: Int32Array, addrs: Uint8Array, maxPackets: number): number;
+}
+
+const FUNCTIONS = ["tunReadBatch", "tunWriteBatch", "udpSendBatch", "udpRecvBatch"] as const;
+
+/** The batch functions of `addon` (the object loadNativeAddon() returned), or undefined when it has none. */
+export function nativeBatchIo(addon: object | undefined): NativeBatchIo | undefined {
+  if (addon === undefined) return undefined;
+  const o = addon as Record<string, unknown>;
+  return FUNCTIONS.every((k) => typeof o[k] === "function") ? (addon as NativeBatchIo) : undefined;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/**
+ * Writes struct sockaddr_in / sockaddr_in6 for (address, port) into `out` at `offset` (32 bytes).
+ * Returns false for text that is not a plain IPv4/IPv6 address (e.g. with a zone).
+ */
+export function encodeSockaddr(address: string, port: number, out: Uint8Array, offset = 0): boolean {
+  let ip: Uint8Array;
+  try {
+    ip = parseIpAddress(address);
+  } catch {
+    return false;
+  }
+  out.fill(0, offset, offset + SOCKADDR_SLOT);
+  const v = new DataView(out.buffer, out.byteOffset + offset, SOCKADDR_SLOT);
+  v.setUint16(0, ip.length === 4 ? AF_INET : AF_INET6, true);
+  v.setUint16(2, port, false);
+  out.set(ip, offset + (ip.length === 4 ? 4 : 8));
+  return true;
+}
+
+/** (address, port) of a sockaddr slot, or undefined for another family. */
+export function decodeSockaddr(buf: Uint8Array, offset = 0): { address: string; port: number } | undefined {
+  const v = new DataView(buf.buffer, buf.byteOffset + offset, SOCKADDR_SLOT);
+  const family = v.getUint16(0, true);
+  const port = v.getUint16(2, false);
+  if (family === AF_INET) return { address: formatIpAddress(buf.subarray(offset + 4, offset + 8)), port };
+  if (family === AF_INET6) return { address: formatIpAddress(buf.subarray(offset + 8, offset + 24)), port };
+  return undefined;
+}
+
+/**
+ * The fd of a bound dgram socket, or undefined when Node does not expose it. Node keeps the
+ * libuv handle under a private symbol; reading it there avoids the deprecated `_handle` getter
+ * (DEP0112) and its warning. The fd is only used for sends (sendmmsg is safe beside libuv's own
+ * I/O on the socket: each datagram is sent atomically).
+ */
+export function udpSocketFd(socket: dgram.Socket): number | undefined {
+  for (const s of Object.getOwnPropertySymbols(socket)) {
+    if (s.description !== "state symbol") continue;
+    const state: unknown = (socket as unknown as Record<symbol, unknown>)[s];
+    if (typeof state !== "object" || state === null) continue;
+    const handle: unknown = (state as Record<string, unknown>)["handle"];
+    if (typeof handle !== "object" || handle === null) continue;
+    const fd: unknown = (handle as Record<string, unknown>)["fd"];
+    if (typeof fd === "number" && Number.isInteger(fd) && fd >= 0) return fd;
+  }
+  return undefined;
+}
+
+export interface UdpSendBatchOptions {
+  /** Datagrams per flush at most (default 64). */
+  maxPackets?: number;
+  /** Buffer bytes (default 256 KiB); a datagram larger than a quarter of it goes to `fallback` at once. */
+  bufferBytes?: number;
+}
+
+/**
+ * Queues ESP-in-UDP datagrams for one socket and sends them with one sendmmsg per flush.
+ *
+ * The first `push` of a burst schedules the flush as a microtask: it runs when the current
+ * callback (one TUN read batch) returns, so one wake-up = one send call, and nothing waits longer
+ * than the JavaScript already running. A full queue flushes at once. A datagram the kernel had no
+ * room for (socket buffer full) goes to `fallback` (dgram's send, which queues in libuv) rather
+ * than being dropped; one the kernel refused is reported to `onError`.
+ */
+export class UdpSendBatch {
+  readonly #io: NativeBatchIo;
+  readonly #fd: number;
+  readonly #fallback: (bytes: Uint8Array, port: number, address: string) => void;
+  readonly #onError: (errno: number) => void;
+  readonly #buf: Uint8Array;
+  readonly #desc: Int32Array;
+  readonly #addrs: Uint8Array;
+  readonly #max: number;
+  /** Per queued datagram: destination, for the fallback (two arrays: no object per packet). */
+  readonly #destAddress: string[];
+  readonly #destPort: Int32Array;
+  /** Encoded sockaddr per "address|port" (a gateway talks to few peers). */
+  readonly #sockaddrCache = new Map<string, Uint8Array | null>();
+  #count = 0;
+  #used = 0;
+  #scheduled = false;
+  /** sendmmsg calls made (count / calls = mean batch). */
+  calls = 0;
+
+  constructor(io: NativeBatchIo, fd: number, fallback: (bytes: Uint8Array, port: number, address: string) => void, onError: (errno: number) => void, opts: UdpSendBatchOptions = {}) {
+    this.#io = io;
+    this.#fd = fd;
+    this.#fallback = fallback;
+    this.#onError = onError;
+    this.#max = opts.maxPackets ?? 64;
+    this.#buf = new Uint8Array(opts.bufferBytes ?? 256 * 1024);
+    this.#desc = new Int32Array(this.#max * SEND_STRIDE);
+    this.#addrs = new Uint8Array(this.#max * SOCKADDR_SLOT);
+    this.#destAddress = new Array<string>(this.#max).fill("");
+    this.#destPort = new Int32Array(this.#max);
+  }
+
+  /** Queues `bytes` (copied) for (address, port). */
+  push(bytes: Uint8Array, port: number, address: string): void {
+    const key = `${address}|${port}`;
+    let sa = this.#sockaddrCache.get(key);
+    if (sa === undefined) {
+      const enc = new Uint8Array(SOCKADDR_SLOT);
+      sa = encodeSockaddr(address, port, enc) ? enc : null;
+      if (this.#sockaddrCache.size > 1024) this.#sockaddrCache.clear();
+      this.#sockaddrCache.set(key, sa);
+    }
+    if (sa === null || bytes.length > this.#buf.length / 4) {
+      this.#fallback(bytes, port, address);
+      return;
+    }
+    if (this.#count === this.#max || this.#used + bytes.length > this.#buf.length) this.flush();
+    const i = this.#count++;
+    const off = this.#used;
+    this.#buf.set(bytes, off);
+    this.#used = (off + bytes.length + 7) & ~7;
+    const d = i * SEND_STRIDE;
+    this.#desc[d] = off;
+    this.#desc[d + 1] = bytes.length;
+    this.#desc[d + 2] = i;
+    this.#addrs.set(sa, i * SOCKADDR_SLOT);
+    this.#destAddress[i] = address;
+    this.#destPort[i] = port;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#flushScheduled);
+    }
+  }
+
+  #flushScheduled = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  /** Sends everything queued now. */
+  flush(): void {
+    const n = this.#count;
+    if (n === 0) return;
+    this.#count = 0;
+    this.#used = 0;
+    this.calls++;
+    const sent = this.#io.udpSendBatch(this.#fd, this.#buf, this.#desc, n, this.#addrs);
+    if (sent === n) return;
+    for (let i = 0; i < n; i++) {
+      const status = this.#desc[i * SEND_STRIDE + 3] ?? 0;
+      if (status === 0) continue;
+      if (status === SEND_NOT_ATTEMPTED) {
+        const off = this.#desc[i * SEND_STRIDE] ?? 0;
+        const len = this.#desc[i * SEND_STRIDE + 1] ?? 0;
+        // dgram keeps its own reference: hand it a copy, the buffer is reused.
+        this.#fallback(this.#buf.slice(off, off + len), this.#destPort[i] ?? 0, this.#destAddress[i] ?? "");
+      } else {
+        this.#onError(-status);
+      }
+    }
+  }
+
+  /** Datagrams waiting for the next flush. */
+  get pending(): number {
+    return this.#count;
+  }
+}
