@@ -92,7 +92,12 @@ export async function startControlServer(path: string, handler: ControlHandler, 
   };
 }
 
-async function removeStaleSocket(path: string): Promise<void> {
+/**
+ * Makes sure `path` is free for a new control socket: a stale socket file (its daemon died) is
+ * removed; rejects when a live daemon answers on it or `path` is not a socket. The daemon calls
+ * it before touching the namespace (TUN, routes), so a second daemon fails without side effects.
+ */
+export async function removeStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();

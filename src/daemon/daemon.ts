@@ -3,7 +3,7 @@ import { networkInterfaces } from "node:os";
 import { formatConfigError, type LogLevel, type TsipsecConfig } from "../config/index.js";
 import { ControlError, type ActionResult, type ControlHandler, type IkeSaStatus, type ReloadResult, type Stats } from "../control/protocol.js";
 import { describeConnections } from "../control/describe.js";
-import { startControlServer, type ControlServer } from "../control/server.js";
+import { removeStaleSocket, startControlServer, type ControlServer } from "../control/server.js";
 import { systemRandom } from "../crypto/random.js";
 import { loadNativeAddon, nativeEncrWrapper, nativeReadableWatcher, type NativeAddon } from "../crypto/native/index.js";
 import { Secret } from "../crypto/secret.js";
@@ -293,6 +293,8 @@ class Daemon {
       { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg) },
     );
     log.net.info({ bound: this.#udp.bound.map((b) => `${b.address}:${b.port}`) }, "UDP sockets bound");
+    // Likewise a live daemon on our control socket: refuse before creating the TUN or routes.
+    await removeStaleSocket(controlPath);
     this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native) });
     log.daemon.info({ native: this.#native !== undefined, openssl: this.#native?.opensslVersion() }, this.#native !== undefined ? "native fast path: ESP AEAD on OpenSSL contexts, TUN on the event loop" : "native fast path off: pure TypeScript data plane");
     this.#mss4 = mssForMtu(this.#tun.mtu, 4);

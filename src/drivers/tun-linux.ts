@@ -1,5 +1,6 @@
 import { ERRNO, libc, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLIN, type Libc } from "./libc.js";
 import { ip } from "./iproute.js";
+import { createServer } from "node:net";
 
 /**
  * A Linux TUN device (layer 3, no packet-information header) for the user-space data plane.
@@ -112,10 +113,14 @@ export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
   }
   if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) throw new TunError(`TUN MTU must be 576..65535 bytes, got ${mtu}`);
 
+  // Every daemon in a namespace would share the routing table and rule priorities: claim them
+  // first, so a second daemon fails here without touching the first one's rules and routes.
+  const tableLock = await claimRouteTable(table);
   const c = libc();
   const fd = c.open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     const e = c.errno();
+    tableLock.close();
     if (e === ERRNO.ENOENT) throw new TunError("/dev/net/tun does not exist (load the tun kernel module: modprobe tun)");
     if (e === ERRNO.EPERM || e === ERRNO.EACCES) throw new TunError("cannot open /dev/net/tun: permission denied (run as root or with CAP_NET_ADMIN)");
     throw new TunError(`cannot open /dev/net/tun: ${c.describe(e)}`);
@@ -126,11 +131,13 @@ export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
   if (c.ioctl(fd, TUNSETIFF, ifr) < 0) {
     const e = c.errno();
     c.close(fd);
+    tableLock.close();
     if (e === ERRNO.EBUSY) throw new TunError(`TUN device ${name} is already in use`);
     if (e === ERRNO.EPERM) throw new TunError("TUNSETIFF: permission denied (run as root or with CAP_NET_ADMIN)");
     throw new TunError(`TUNSETIFF ${name}: ${c.describe(e)}`);
   }
   const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts, options.watchReadable);
+  device.tableLock = tableLock;
   try {
     await ip(["link", "set", "dev", name, "mtu", String(mtu), "up"]);
     await device.installRules();
@@ -141,7 +148,30 @@ export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
   return device;
 }
 
+/**
+ * Claims routing table `table` (and our rule priorities) for this process in this network
+ * namespace: an abstract Unix socket is per namespace and vanishes with its process, so a crashed
+ * daemon's claim never lingers while a live one's is exclusive. Throws TunError when taken.
+ */
+async function claimRouteTable(table: number): Promise<{ close(): void }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) => {
+      reject(
+        e.code === "EADDRINUSE"
+          ? new TunError(`routing table ${table} and ip rules ${RULE_PRIORITY_BYPASS}/${RULE_PRIORITY_TUNNEL} are in use by another tsipsec daemon in this network namespace; stop it first`)
+          : new TunError(`cannot claim routing table ${table}: ${e.message}`),
+      );
+    });
+    server.listen(`\0tsipsec-route-table-${table}`, () => resolve());
+  });
+  server.unref();
+  return { close: () => void server.close() };
+}
+
 class LinuxTun implements TunDevice {
+  /** This process's claim on the routing table (claimRouteTable); released by close(). */
+  tableLock: { close(): void } | undefined;
   readonly counters: TunCounters = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txErrors: 0, readBatches: 0 };
   readonly #libc: Libc;
   readonly #fd: number;
@@ -294,6 +324,8 @@ class LinuxTun implements TunDevice {
       await ip(rule.map((a) => (a === "add" ? "del" : a)), { allowFailure: true });
     }
     this.#rulesInstalled = [];
+    this.tableLock?.close();
+    this.tableLock = undefined;
     // The poll thread still references the fd: close only once it has returned, so the fd
     // number cannot be reused under it.
     if (this.#pollInFlight !== undefined) await this.#pollInFlight;
