@@ -33,12 +33,15 @@ export class ChildSa {
   readonly localTs: TrafficSelector[];
   readonly remoteTs: TrafficSelector[];
   readonly udpEncapsulation: boolean;
-  state: ChildSaState = "installed";
+  #state: ChildSaState = "installed";
   readonly installedAt: Millis;
-  /** Soft lifetime: we start a rekey then (undefined = never). */
-  rekeyAt: Millis | undefined;
-  /** Hard lifetime: the SA is deleted then. */
-  expireAt: Millis | undefined;
+  #rekeyAt: Millis | undefined;
+  #expireAt: Millis | undefined;
+  /**
+   * Called when a change may bring this SA's next deadline earlier (set by the IKE SA that holds
+   * it, for the engine's DeadlineQueue).
+   */
+  onDeadlineChange: (() => void) | undefined;
   /** Keys, wiped when the SA is deleted (design.md rule 9). */
   readonly keys: Secret[];
   /** Set on the old SA once a rekey produced its successor (s2.8). */
@@ -73,15 +76,66 @@ export class ChildSa {
     this.remoteTs = o.remoteTs;
     this.udpEncapsulation = o.udpEncapsulation;
     this.installedAt = o.installedAt;
-    this.rekeyAt = o.rekeyAt;
-    this.expireAt = o.expireAt;
+    this.#rekeyAt = o.rekeyAt;
+    this.#expireAt = o.expireAt;
+    this.onDeadlineChange = undefined;
     this.keys = o.keys;
     this.replacedBy = undefined;
     this.passiveRekey = undefined;
   }
 
+  get state(): ChildSaState {
+    return this.#state;
+  }
+
+  set state(s: ChildSaState) {
+    this.#state = s;
+    // Only an installed SA's rekeyAt is a deadline (rekeying -> installed brings it back).
+    if (s === "installed") this.onDeadlineChange?.();
+  }
+
+  /** Soft lifetime: we start a rekey then (undefined = never). */
+  get rekeyAt(): Millis | undefined {
+    return this.#rekeyAt;
+  }
+
+  set rekeyAt(at: Millis | undefined) {
+    this.#rekeyAt = at;
+    if (at !== undefined) this.onDeadlineChange?.();
+  }
+
+  /** Hard lifetime: the SA is deleted then. */
+  get expireAt(): Millis | undefined {
+    return this.#expireAt;
+  }
+
+  set expireAt(at: Millis | undefined) {
+    this.#expireAt = at;
+    if (at !== undefined) this.onDeadlineChange?.();
+  }
+
   wipe(): void {
     for (const k of this.keys) if (!k.wiped) k.wipe();
+  }
+}
+
+/**
+ * An IKE SA's Child SAs by id. Adding one (install, or the move to a new IKE SA in a rekey,
+ * s2.18) points its deadline hook at the holding IKE SA and calls that hook.
+ */
+export class ChildSaMap extends Map<number, ChildSa> {
+  readonly #onDeadlineChange: () => void;
+
+  constructor(onDeadlineChange: () => void) {
+    super();
+    this.#onDeadlineChange = onDeadlineChange;
+  }
+
+  override set(id: number, child: ChildSa): this {
+    super.set(id, child);
+    child.onDeadlineChange = this.#onDeadlineChange;
+    this.#onDeadlineChange();
+    return this;
   }
 }
 

@@ -43,6 +43,7 @@ import { ChildSa, childSpec } from "./child-sa.js";
 import { CookieJar } from "./cookies.js";
 import type { EngineCore } from "./exchanges/context.js";
 import { IkeSa, type ActiveExchange, type IkeTask } from "./ike-sa.js";
+import { DeadlineQueue } from "./deadline-queue.js";
 import { handleAuthRequest, handleAuthResponse, startAuth } from "./exchanges/ike-auth.js";
 import { handleInitRequest, handleInitResponse, preferredGroup, ikeProposals, startInit } from "./exchanges/ike-sa-init.js";
 import {
@@ -90,6 +91,8 @@ export class IkeEngine implements EngineCore {
   readonly #sas = new Map<bigint, IkeSa>();
   /** Responder half-open SAs by initiator address and SPI (IKE_SA_INIT retransmissions). */
   readonly #byInit = new Map<string, IkeSa>();
+  /** nextDeadline() without a scan of every SA (IKE SAs call `touch` through their deadline hook). */
+  readonly #deadlines = new DeadlineQueue<IkeSa>((sa) => (this.#sas.get(sa.localSpi) === sa ? saDeadline(sa) : undefined), () => this.#sas.size);
   readonly #childSpis = new Set<number>();
   /**
    * Closed IKE SAs' last responses, so a retransmitted request (typically the DELETE whose answer
@@ -225,18 +228,7 @@ export class IkeEngine implements EngineCore {
 
   /** The earliest deadline over every SA's timer table and Child SA lifetimes. */
   nextDeadline(): Millis | undefined {
-    let best: Millis | undefined;
-    const take = (t: Millis | undefined): void => {
-      if (t !== undefined && (best === undefined || t < best)) best = t;
-    };
-    for (const sa of this.#sas.values()) {
-      take(sa.timers.next());
-      for (const c of sa.children.values()) {
-        if (c.state === "installed") take(c.rekeyAt);
-        take(c.expireAt);
-      }
-    }
-    return best;
+    return this.#deadlines.next();
   }
 
   /** `swanctl --list-sas`: every IKE SA with its Child SAs. */
@@ -314,6 +306,8 @@ export class IkeEngine implements EngineCore {
 
   registerIkeSa(sa: IkeSa): void {
     this.#sas.set(sa.localSpi, sa);
+    sa.onDeadlineChange = () => this.#deadlines.touch(sa);
+    this.#deadlines.touch(sa);
     if (!sa.initiator && sa.state === "awaitingAuthRequest") this.#byInit.set(initKey(sa.remote, sa.spiI), sa);
   }
 
@@ -972,3 +966,12 @@ function skfFragmentNumber(bytes: Uint8Array): number {
   return ((bytes[IKE_HEADER_LENGTH + 4] as number) << 8) | (bytes[IKE_HEADER_LENGTH + 5] as number);
 }
 
+/** One IKE SA's earliest deadline: its timer table and its Child SAs' lifetimes. */
+function saDeadline(sa: IkeSa): Millis | undefined {
+  let best = sa.timers.next();
+  for (const c of sa.children.values()) {
+    if (c.state === "installed" && c.rekeyAt !== undefined && (best === undefined || c.rekeyAt < best)) best = c.rekeyAt;
+    if (c.expireAt !== undefined && (best === undefined || c.expireAt < best)) best = c.expireAt;
+  }
+  return best;
+}

@@ -12,7 +12,7 @@
  * Exchanges we want to start are queued as tasks and started one at a time (window size 1).
  */
 import type { ConnectionConfig, Millis, UdpEndpoint } from "./api.js";
-import type { ChildSa } from "./child-sa.js";
+import { ChildSaMap } from "./child-sa.js";
 import { MessageIds } from "./message-ids.js";
 import { TimerTable } from "./timers.js";
 import type { ChildConfig } from "./api.js";
@@ -103,8 +103,13 @@ export class IkeSa {
   initRequest: Uint8Array = new Uint8Array(0);
   initResponse: Uint8Array = new Uint8Array(0);
   readonly msgIds: MessageIds;
-  readonly timers = new TimerTable<IkeTimer>();
-  readonly children = new Map<number, ChildSa>();
+  /**
+   * Called when this SA's next deadline may have moved earlier: a timer armed, a Child SA added
+   * or made rekeyable (the engine's DeadlineQueue; see nextDeadline()).
+   */
+  onDeadlineChange: (() => void) | undefined;
+  readonly timers = new TimerTable<IkeTimer>(() => this.onDeadlineChange?.());
+  readonly children = new ChildSaMap(() => this.onDeadlineChange?.());
   tasks: IkeTask[] = [];
   active: ActiveExchange | undefined;
   /** NAT detected in front of us / in front of the peer (s2.23). */

@@ -10,10 +10,17 @@ import type { Millis } from "./api.js";
 
 export class TimerTable<Name extends string> {
   readonly #deadlines = new Map<Name, Millis>();
+  readonly #onArm: (() => void) | undefined;
+
+  /** `onArm` is called after every `set` (the engine's DeadlineQueue re-reads this table then). */
+  constructor(onArm?: () => void) {
+    this.#onArm = onArm;
+  }
 
   /** Arms (or re-arms) `name` to fire at `at`. */
   set(name: Name, at: Millis): void {
     this.#deadlines.set(name, at);
+    this.#onArm?.();
   }
 
   /** Disarms `name`; harmless when it was not armed. */

@@ -10,6 +10,30 @@
  */
 import type { ChildSaSpec, EngineEvent, IkeOutput, InboundDatagram, Millis, UdpEndpoint } from "../../src/ike/api.js";
 import { type Random, randomInt, seededRandom } from "../../src/crypto/random.js";
+import type { IkeSa } from "../../src/ike/ike-sa.js";
+
+/**
+ * The engine's nextDeadline(), checked against a scan of every IKE SA's timers and Child SA
+ * lifetimes when the engine lists its SAs (IkeEngine keeps the earliest deadline in a queue
+ * updated through hooks: a mutation that bypasses them would show here, in every simulation).
+ */
+function checkedNextDeadline(engine: SimEngine): Millis | undefined {
+  const d = engine.nextDeadline();
+  if (engine.ikeSas === undefined) return d;
+  let best: Millis | undefined;
+  const take = (t: Millis | undefined): void => {
+    if (t !== undefined && (best === undefined || t < best)) best = t;
+  };
+  for (const sa of engine.ikeSas()) {
+    take(sa.timers.next());
+    for (const c of sa.children.values()) {
+      if (c.state === "installed") take(c.rekeyAt);
+      take(c.expireAt);
+    }
+  }
+  if (d !== best) throw new Error(`engine nextDeadline() ${d} but its SAs' earliest deadline is ${best}`);
+  return d;
+}
 
 /** What the simulation needs from an engine (IkeEngine satisfies it). */
 export interface SimEngine {
@@ -17,6 +41,8 @@ export interface SimEngine {
   handleTimeout(now: Millis): void;
   pollOutput(): IkeOutput | undefined;
   nextDeadline(): Millis | undefined;
+  /** IkeEngine's live SAs: when present, every nextDeadline() is checked against them. */
+  ikeSas?(): Iterable<IkeSa>;
 }
 
 export interface LinkConfig {
@@ -174,7 +200,7 @@ export class SimNetwork {
     for (const f of this.#queue) if (t === undefined || f.at < t) t = f.at;
     for (const n of this.nodes) {
       if (!n.up) continue;
-      const d = n.engine.nextDeadline();
+      const d = checkedNextDeadline(n.engine);
       if (d !== undefined && (t === undefined || d < t)) t = d;
     }
     return t;
@@ -194,7 +220,7 @@ export class SimNetwork {
     }
     for (const n of this.nodes) {
       if (!n.up) continue;
-      const d = n.engine.nextDeadline();
+      const d = checkedNextDeadline(n.engine);
       if (d !== undefined && d <= this.now) {
         n.engine.handleTimeout(this.now);
         this.drain(n);
