@@ -478,6 +478,7 @@ class Daemon {
         const e = o.event;
         const logger = log[e.subsystem];
         logger[e.level](e.fields ?? {}, e.message);
+        if (e.fields?.["childSaFailed"] === true) this.#childSaFailed(e.fields["connection"], e.fields["child"], e.message);
         return;
       }
       default: {
@@ -845,6 +846,14 @@ class Daemon {
       stats: () => this.#stats(),
       reload: (req) => this.#reload(req.config),
     };
+  }
+
+  /** A Child SA we asked for was refused or not installable (api.ts EngineEvent childSaFailed): `up` fails with the reason. */
+  #childSaFailed(connection: unknown, child: unknown, reason: string): void {
+    for (const w of [...this.#upWaiters]) {
+      if (w.connection !== connection || (w.child !== undefined && w.child !== child)) continue;
+      this.#settleUp(w, new ControlError("failed", `Child SA ${String(connection)}/${String(child)} failed: ${reason}`));
+    }
   }
 
   #settleUp(w: UpWaiter, r: ActionResult | Error): void {

@@ -179,7 +179,12 @@ export interface EngineEvent {
   level: "debug" | "info" | "warn" | "error";
   subsystem: "ike" | "cfg" | "net" | "child" | "enc";
   message: string;
-  /** Context: connection, SPIs, exchange, notify names, proposals side by side ... */
+  /**
+   * Context: connection, SPIs, exchange, notify names, proposals side by side ... An error event
+   * with `childSaFailed: true` (and `connection`, `child`) means a Child SA WE asked for was not
+   * created (refused by the peer, e.g. NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE, or not installable);
+   * the IKE SA stays up (RFC 7296 s2.21.2, s1.3).
+   */
   fields?: Record<string, string | number | boolean | string[]>;
 }
 

@@ -122,6 +122,8 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
   const restoreOld = (): void => {
     if (old && old.state === "rekeying") old.state = "installed";
   };
+  // A new Child SA that fails is flagged for the daemon's `up` waiters (api.ts EngineEvent); a failed rekey is not (the old SA lives on).
+  const failed: Record<string, boolean> = active.rekeyOf === undefined ? { childSaFailed: true } : {};
   const temp = findNotify(ps, NotifyType.TEMPORARY_FAILURE);
   if (temp) {
     restoreOld();
@@ -146,7 +148,7 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
         : { kind: "rekeyChild", childId: active.rekeyOf, keGroup: wanted });
       return;
     }
-    core.log("error", "child", `INVALID_KE_PAYLOAD: peer wants KE group ${wanted} for Child SA ${active.child.name}, we sent ${active.ke?.group ?? "none"} and offered ${formatProposals(active.proposals)}`, { connection: conn, child: active.child.name, notify: "INVALID_KE_PAYLOAD" });
+    core.log("error", "child", `INVALID_KE_PAYLOAD: peer wants KE group ${wanted} for Child SA ${active.child.name}, we sent ${active.ke?.group ?? "none"} and offered ${formatProposals(active.proposals)}`, { connection: conn, child: active.child.name, notify: "INVALID_KE_PAYLOAD", ...failed });
     return;
   }
   if (findNotify(ps, NotifyType.CHILD_SA_NOT_FOUND)) {
@@ -161,7 +163,7 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
     restoreOld();
     const name = !r.ok ? r.name : "INVALID_SYNTAX";
     const message = !r.ok ? r.message : "response lacks Nr or a matching KEr";
-    core.log("error", "child", `${name}: ${message}`, { connection: conn, child: active.child.name, notify: name });
+    core.log("error", "child", `${name}: ${message}`, { connection: conn, child: active.child.name, notify: name, ...failed });
     return;
   }
   let g: Secret | undefined;
@@ -169,7 +171,7 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
     g = active.ke && keP ? shared(active.ke, keP.keyData) : undefined;
   } catch (e) {
     restoreOld();
-    core.log("error", "child", `unusable KEr: ${(e as Error).message}`, { connection: conn });
+    core.log("error", "child", `unusable KEr: ${(e as Error).message}`, { connection: conn, child: active.child.name, ...failed });
     return;
   }
   let created: ChildSa;
@@ -181,7 +183,7 @@ export function handleCreateChildResponse(core: EngineCore, now: Millis, sa: Ike
     });
   } catch (e) {
     restoreOld();
-    core.log("error", "child", `Child SA ${active.child.name} cannot be installed: ${(e as Error).message}`, { connection: conn });
+    core.log("error", "child", `Child SA ${active.child.name} cannot be installed: ${(e as Error).message}`, { connection: conn, child: active.child.name, ...failed });
     return;
   } finally {
     g?.wipe();

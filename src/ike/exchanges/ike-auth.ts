@@ -150,7 +150,7 @@ function completeChild(core: EngineCore, now: Millis, sa: IkeSa, child: ChildCon
   const r = checkChildResponse(ps, { proposals: sent.proposals, tsi: sent.tsi, tsr: sent.tsr, transport: sent.transport, child });
   if (!r.ok) {
     // s2.21.2: the IKE SA stays up.
-    core.log("error", "child", `${r.name}: ${r.message}`, { connection: sa.connection.name, child: child.name, notify: r.name });
+    core.log("error", "child", `${r.name}: ${r.message}`, { connection: sa.connection.name, child: child.name, notify: r.name, childSaFailed: true });
     return;
   }
   try {
@@ -160,7 +160,7 @@ function completeChild(core: EngineCore, now: Millis, sa: IkeSa, child: ChildCon
       peerTfcNotSupported: r.tfcNotSupported, replaces: undefined,
     });
   } catch (e) {
-    core.log("error", "child", `Child SA ${child.name} cannot be installed: ${(e as Error).message}`, { connection: sa.connection.name, child: child.name });
+    core.log("error", "child", `Child SA ${child.name} cannot be installed: ${(e as Error).message}`, { connection: sa.connection.name, child: child.name, childSaFailed: true });
   }
 }
 
