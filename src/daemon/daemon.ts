@@ -222,10 +222,18 @@ class Daemon {
   readonly #childOfSa = new Map<SecurityAssociation, ChildRecord>();
   /** Route reference counts (a CIDR may serve several policies). */
   readonly #routeRefs = new Map<string, number>();
+  /** os.networkInterfaces() of the last second: it cost 2% of an IKE responder's CPU per Child SA install. */
+  #interfaces: { at: number; list: ReturnType<typeof networkInterfaces> } | undefined;
   #routeQueue: Promise<void> = Promise.resolve();
   /** Our local endpoint per peer address, for ESP sends (picks the socket). */
   readonly #localForPeer = new Map<string, UdpEndpoint>();
   readonly #upWaiters = new Set<UpWaiter>();
+  /** IKE SAs that completed IKE_AUTH (only their loss triggers dpd_action/close_action). */
+  readonly #establishedIke = new Set<number>();
+  /** Pending re-initiations (dpd_action restart / close_action start) per connection. */
+  readonly #restarts = new Map<string, RestartEntry>();
+  /** Connections the operator took down: no automatic re-initiation until the next up or establishment. */
+  readonly #operatorDown = new Set<string>();
   #shuttingDown = false;
   /** IKE datagrams received while starting up (until the TUN and control socket are ready); undefined once running. */
   #startupQueue: InboundDatagram[] | undefined = [];
@@ -740,7 +748,9 @@ class Daemon {
 
   /** An address of this host inside `localTs`, used as the routes' preferred source. */
   #sourceAddressIn(localTs: readonly IkeTs[]): string | undefined {
-    for (const list of Object.values(networkInterfaces())) {
+    const now = this.#clock.now();
+    if (this.#interfaces === undefined || now - this.#interfaces.at >= 1000) this.#interfaces = { at: now, list: networkInterfaces() };
+    for (const list of Object.values(this.#interfaces.list)) {
       for (const a of list ?? []) {
         if (a.internal) continue;
         const address = a.family === "IPv6" ? a.address.split("%")[0] ?? a.address : a.address;
