@@ -83,7 +83,13 @@ export class IdentityError extends Error {
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
+/** What parseIpAddress can accept at all: dotted digits, or hex groups and colons. */
+const IP_LITERAL_CHARS = /^(?:[0-9.]+|[0-9a-fA-F:]+)$/;
+
 function tryIp(text: string): Uint8Array | undefined {
+  // Host names (the common identity) fail here without building a DecodeError and its stack:
+  // that was 1-4% of an IKE responder's CPU (docs/performance.md).
+  if (!IP_LITERAL_CHARS.test(text)) return undefined;
   try {
     return parseIpAddress(text, "identity");
   } catch {
