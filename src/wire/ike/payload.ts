@@ -74,7 +74,8 @@ export function decodePayloadBody(payloadType: number, nextPayload: number, crit
     case PayloadType.SKF: p = decodeSkf(body, critical, nextPayload); break;
     default: p = { type: "unknown", payloadType, critical, body: body.rest() };
   }
-  body.end(payloadTypeName(payloadType));
+  // The name is built only for the error: this runs for every payload of every message.
+  if (body.remaining !== 0) body.end(payloadTypeName(payloadType));
   return p;
 }
 
