@@ -228,12 +228,6 @@ class Daemon {
   /** Our local endpoint per peer address, for ESP sends (picks the socket). */
   readonly #localForPeer = new Map<string, UdpEndpoint>();
   readonly #upWaiters = new Set<UpWaiter>();
-  /** IKE SAs that completed IKE_AUTH (only their loss triggers dpd_action/close_action). */
-  readonly #establishedIke = new Set<number>();
-  /** Pending re-initiations (dpd_action restart / close_action start) per connection. */
-  readonly #restarts = new Map<string, RestartEntry>();
-  /** Connections the operator took down: no automatic re-initiation until the next up or establishment. */
-  readonly #operatorDown = new Set<string>();
   #shuttingDown = false;
   /** IKE datagrams received while starting up (until the TUN and control socket are ready); undefined once running. */
   #startupQueue: InboundDatagram[] | undefined = [];
