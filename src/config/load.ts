@@ -449,6 +449,8 @@ function buildConnection(
       if (ch.startAction !== "none") {
         err([...path, "children", ch.name, "start_action"], `"${ch.startAction}" initiates, but remote_addrs has no IP address to initiate to; set remote_addrs or use start_action: none`);
       }
+      if (ch.dpdAction === "restart") err([...path, "children", ch.name, "dpd_action"], `"restart" initiates, but remote_addrs has no IP address to initiate to; set remote_addrs or use dpd_action: clear or trap`);
+      if (ch.closeAction === "start") err([...path, "children", ch.name, "close_action"], `"start" initiates, but remote_addrs has no IP address to initiate to; set remote_addrs or use close_action: none or trap`);
     });
   }
   const config: ConnectionConfig = {
@@ -499,6 +501,8 @@ function buildChild(
     espProposals: proposalsOf(espTexts, "esp", [...path, "esp_proposals"], err),
     mode: raw.mode ?? "tunnel",
     startAction: raw.start_action ?? "none",
+    dpdAction: raw.dpd_action ?? "clear",
+    closeAction: raw.close_action ?? "none",
     rekeyTimeSeconds: rekeyTime,
     lifeTimeSeconds: lifeTime,
     rekeyBytes,

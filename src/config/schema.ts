@@ -88,6 +88,8 @@ const authSection = section({
 });
 
 const startAction = z.enum(["none", "start", "trap"], { error: "expected a start action: none, start or trap" });
+const dpdAction = z.enum(["clear", "trap", "restart"], { error: "expected a DPD action: clear, trap or restart" });
+const closeAction = z.enum(["none", "trap", "start"], { error: "expected a close action: none, trap or start" });
 
 export const childSchema = section({
   local_ts: list.optional(),
@@ -95,6 +97,8 @@ export const childSchema = section({
   esp_proposals: list.optional(),
   mode: z.enum(["tunnel", "transport"], { error: "expected a mode: tunnel or transport" }).optional(),
   start_action: startAction.optional(),
+  dpd_action: dpdAction.optional(),
+  close_action: closeAction.optional(),
   rekey_time: duration.optional(),
   life_time: duration.optional(),
   rekey_bytes: count("a byte count").optional(),

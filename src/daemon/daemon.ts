@@ -21,6 +21,7 @@ import { KeyExporter } from "../drivers/key-export.js";
 import { openTun, type TunDevice } from "../drivers/tun-linux.js";
 import { openUdp, type UdpDriver } from "../drivers/udp.js";
 import { createLoggers, setLevels, type Loggers } from "./log.js";
+import { actionAfterClose, closeCause, restartDelayMs } from "./close-action.js";
 import { clampMss, mssForMtu } from "./mss-clamp.js";
 import { addressInTs, routesFor, selectorAddress, spdSelectors, triggeringTs } from "./policy.js";
 
@@ -163,6 +164,13 @@ interface UpWaiter {
   timer: NodeJS.Timeout;
 }
 
+/** A scheduled re-initiation of a connection's children after its IKE SA closed. */
+interface RestartEntry {
+  attempts: number;
+  children: string[];
+  timer: NodeJS.Timeout | undefined;
+}
+
 /** Forces UDP encapsulation on every connection (see the module comment). */
 function withForcedEncap(engine: EngineConfig): EngineConfig {
   return { ...engine, connections: engine.connections.map((c) => ({ ...c, encap: true })) };
@@ -228,6 +236,12 @@ class Daemon {
   /** Our local endpoint per peer address, for ESP sends (picks the socket). */
   readonly #localForPeer = new Map<string, UdpEndpoint>();
   readonly #upWaiters = new Set<UpWaiter>();
+  /** IKE SAs that completed IKE_AUTH (only their loss triggers dpd_action/close_action). */
+  readonly #establishedIke = new Set<number>();
+  /** Pending re-initiations (dpd_action restart / close_action start) per connection. */
+  readonly #restarts = new Map<string, RestartEntry>();
+  /** Connections the operator took down: no automatic re-initiation until the next up or establishment. */
+  readonly #operatorDown = new Set<string>();
   #shuttingDown = false;
   /** IKE datagrams received while starting up (until the TUN and control socket are ready); undefined once running. */
   #startupQueue: InboundDatagram[] | undefined = [];
@@ -456,6 +470,9 @@ class Daemon {
         return;
       case "ikeSaEstablished":
         log.ike.info({ connection: o.connection, ikeSaId: o.ikeSaId }, "IKE SA established");
+        this.#establishedIke.add(o.ikeSaId);
+        this.#operatorDown.delete(o.connection);
+        this.#cancelRestart(o.connection);
         this.#exportIkeKeys(o.connection, o.keys);
         return;
       case "ikeSaClosed": {
@@ -465,6 +482,7 @@ class Daemon {
         for (const w of [...this.#upWaiters]) {
           if (w.connection === o.connection) this.#settleUp(w, new ControlError("failed", `IKE SA for ${o.connection} closed: ${o.reason}`));
         }
+        this.#afterIkeSaClosed(o.connection, o.reason, this.#establishedIke.delete(o.ikeSaId));
         return;
       }
       case "ikeSaRekeyed": {
@@ -474,6 +492,7 @@ class Daemon {
           if (rec !== undefined) rec.ikeSaId = o.newIkeSaId;
         }
         log.ike.info({ connection: o.connection, oldIkeSaId: o.oldIkeSaId, newIkeSaId: o.newIkeSaId, children: o.childIds }, "IKE SA rekeyed");
+        this.#establishedIke.delete(o.oldIkeSaId);
         return;
       }
       case "event": {
@@ -488,6 +507,78 @@ class Daemon {
         log.daemon.warn({ output: (unknown as { kind: string }).kind }, "unknown engine output ignored");
       }
     }
+  }
+
+  /**
+   * dpd_action / close_action (close-action.ts): after an established IKE SA of `connection` died
+   * of an unanswered request or was deleted by the peer, install trap policies or re-initiate
+   * (with back-off, until an IKE SA is established again or the operator runs `down`).
+   */
+  #afterIkeSaClosed(connection: string, reason: string, wasEstablished: boolean): void {
+    if (this.#shuttingDown || this.#operatorDown.has(connection)) return;
+    const cause = closeCause(reason);
+    const pending = this.#restarts.get(connection);
+    if (pending !== undefined) {
+      // A re-initiation attempt failed: try again later unless the peer refused us for good.
+      if (cause === "dead-peer") this.#scheduleRestart(connection, pending.children, reason);
+      else {
+        this.#cancelRestart(connection);
+        this.#log.ike.warn({ connection, reason }, `re-initiation of ${connection} stopped: ${reason}`);
+      }
+      return;
+    }
+    if (cause === undefined || !wasEstablished) return;
+    const conn = this.#config.engine.connections.find((c) => c.name === connection);
+    if (conn === undefined) return;
+    const restart: string[] = [];
+    for (const ch of conn.children) {
+      const action = actionAfterClose(cause, ch);
+      if (action === "restart") restart.push(ch.name);
+      else if (action === "trap") this.#trapAfterClose(connection, ch);
+    }
+    if (restart.length > 0) this.#scheduleRestart(connection, restart, reason);
+  }
+
+  #trapAfterClose(connection: string, ch: ConnectionConfig["children"][number]): void {
+    const rec = this.#policyFor(connection, ch.name);
+    rec.trap = true;
+    if (rec.childSas.size === 0) {
+      this.#setPolicy(rec, spdSelectors(ch.localTs, ch.remoteTs), routesFor(ch.remoteTs), ch.localTs);
+      rec.lastAcquire = -Infinity;
+    }
+    this.#log.child.info({ connection, child: ch.name, routes: rec.routes }, "trap policy installed after the IKE SA closed (dpd_action/close_action trap)");
+  }
+
+  #scheduleRestart(connection: string, children: string[], reason: string): void {
+    const prev = this.#restarts.get(connection);
+    if (prev?.timer !== undefined) clearTimeout(prev.timer);
+    const entry: RestartEntry = { attempts: (prev?.attempts ?? 0) + 1, children, timer: undefined };
+    const delay = restartDelayMs(entry.attempts);
+    entry.timer = setTimeout(() => this.#restartNow(connection, entry), delay);
+    this.#restarts.set(connection, entry);
+    this.#log.ike.info({ connection, children, attempt: entry.attempts, delaySeconds: delay / 1000, reason }, `re-initiating ${connection} in ${delay / 1000}s (dpd_action restart / close_action start)`);
+  }
+
+  #restartNow(connection: string, entry: RestartEntry): void {
+    entry.timer = undefined;
+    if (this.#shuttingDown || this.#restarts.get(connection) !== entry) return;
+    const now = this.#clock.now();
+    const conn = this.#config.engine.connections.find((c) => c.name === connection);
+    // Gone from the config, or the peer initiated first: nothing to do.
+    if (conn === undefined || this.#engine.listSas(now).some((s) => s.connection === connection)) {
+      this.#restarts.delete(connection);
+      return;
+    }
+    const children = entry.children.filter((name) => conn.children.some((c) => c.name === name));
+    if (children.length === conn.children.length) this.#engine.initiate(now, connection);
+    else for (const child of children) this.#engine.initiate(now, connection, child);
+    this.#service();
+  }
+
+  #cancelRestart(connection: string): void {
+    const entry = this.#restarts.get(connection);
+    if (entry?.timer !== undefined) clearTimeout(entry.timer);
+    this.#restarts.delete(connection);
   }
 
   #installChild(spec: ChildSaSpec): void {
@@ -810,6 +901,7 @@ class Daemon {
       up: (req) => {
         needConn(req.conn, req.child);
         if (this.#shuttingDown) throw new ControlError("failed", "the daemon is shutting down");
+        this.#operatorDown.delete(req.conn);
         const existing = [...this.#children.values()].find((c) => c.connection === req.conn && (req.child === undefined || c.child === req.child));
         if (existing !== undefined) return { message: `${req.conn}${req.child !== undefined ? `/${req.child}` : ""} is already up (IKE SA #${existing.ikeSaId})`, ikeSaIds: [existing.ikeSaId] };
         const result = new Promise<ActionResult>((resolve, reject) => {
@@ -828,6 +920,8 @@ class Daemon {
       },
       down: (req) => {
         needConn(req.conn);
+        this.#operatorDown.add(req.conn);
+        this.#cancelRestart(req.conn);
         const ids = this.#engine.listSas(now()).filter((s) => s.connection === req.conn).map((s) => s.id);
         this.#engine.terminate(now(), req.conn);
         this.#service();
@@ -952,6 +1046,7 @@ class Daemon {
     const log = this.#log;
     log.daemon.info({ reason }, "shutting down");
     for (const w of [...this.#upWaiters]) this.#settleUp(w, new ControlError("failed", "the daemon is shutting down"));
+    for (const c of [...this.#restarts.keys()]) this.#cancelRestart(c);
     const now = this.#clock.now();
     const conns = new Set(this.#engine.listSas(now).map((s) => s.connection));
     for (const c of conns) this.#engine.terminate(now, c);

@@ -52,6 +52,13 @@ export interface ChildConfig {
   espProposals: Proposal[];
   mode: "tunnel" | "transport";
   startAction: "none" | "start" | "trap";
+  /**
+   * What the daemon does when the IKE SA dies of a failed liveness check (swanctl `dpd_action`):
+   * `clear` nothing, `trap` install a trap policy, `restart` re-initiate. The engine ignores it.
+   */
+  dpdAction?: "clear" | "trap" | "restart";
+  /** What the daemon does when the peer deletes the IKE SA (swanctl `close_action`): `none`, `trap` or `start` (re-initiate). */
+  closeAction?: "none" | "trap" | "start";
   /** Seconds until we rekey the Child SA (0 = never); jitter is subtracted by the engine. */
   rekeyTimeSeconds: number;
   /** Seconds until the Child SA's hard expiry. */
