@@ -52,7 +52,10 @@ export function formatListSas(sas: readonly IkeSaStatus[]): string {
     const spiR = `${sa.spiR}_r${sa.initiator ? "" : "*"}`;
     out.push(`${sa.connection}: #${sa.id}, ${sa.state}, IKEv${sa.version}, ${spiI} ${spiR}`);
     out.push(`  local  '${sa.local.id}' @ ${sa.local.address}[${sa.local.port}]${sa.local.behindNat ? " [NAT]" : ""}`);
-    out.push(`  remote '${sa.remote.id}' @ ${sa.remote.address}[${sa.remote.port}]${sa.remote.behindNat ? " [NAT]" : ""}`);
+    // The peer's NAT_DETECTION_SOURCE_IP mismatching means a NAT in front of it OR a peer that
+    // forces UDP encapsulation with a random hash (tsipsec always does, strongSwan with encap=yes):
+    // indistinguishable, so no "[NAT]" claim for the remote side (RFC 7296 s2.23, break-it F4).
+    out.push(`  remote '${sa.remote.id}' @ ${sa.remote.address}[${sa.remote.port}]${sa.remote.behindNat ? " [ENCAP]" : ""}`);
     out.push(`  ${[sa.encr, sa.integ, sa.prf, sa.ke].filter((a): a is string => a !== undefined && a !== "").join("/")}`);
     const t = timing([["established % ago", sa.establishedSecondsAgo], ["rekeying in %", sa.rekeyInSeconds]]);
     if (t !== "") out.push(`  ${t}`);

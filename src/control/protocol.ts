@@ -85,7 +85,12 @@ export interface IkeSaEndpointStatus {
   id: string;
   address: string;
   port: number;
-  /** True when NAT was detected on this side (RFC 7296 s2.23). */
+  /**
+   * RFC 7296 s2.23 NAT detection. Local: the peer's NAT_DETECTION_DESTINATION_IP did not match
+   * our address, i.e. a NAT really is in front of us. Remote: the peer's NAT_DETECTION_SOURCE_IP
+   * did not match, i.e. a NAT in front of the peer OR a peer forcing UDP encapsulation (it sends
+   * a random hash; every tsipsec does, strongSwan with encap=yes): `list-sas` shows `[ENCAP]`.
+   */
   behindNat: boolean;
 }
 

@@ -37,7 +37,7 @@ const responderSa: IkeSaStatus = {
   spiI: "1111111111111111",
   spiR: "0000000000000000",
   local: { id: "192.0.2.2", address: "192.0.2.2", port: 4500, behindNat: true },
-  remote: { id: "192.0.2.1", address: "198.51.100.7", port: 61000, behindNat: false },
+  remote: { id: "192.0.2.1", address: "198.51.100.7", port: 61000, behindNat: true },
   encr: "CHACHA20_POLY1305-256",
   prf: "PRF_HMAC_SHA2_256",
   ke: "CURVE_25519",
@@ -50,7 +50,8 @@ describe("formatListSas", () => {
       [
         "site-b: #9, CONNECTING, IKEv2, 1111111111111111_i 0000000000000000_r*",
         "  local  '192.0.2.2' @ 192.0.2.2[4500] [NAT]",
-        "  remote '192.0.2.1' @ 198.51.100.7[61000]",
+        // RFC 7296 s2.23: a mismatched source hash may be the peer forcing encapsulation, not a NAT.
+        "  remote '192.0.2.1' @ 198.51.100.7[61000] [ENCAP]",
         "  CHACHA20_POLY1305-256/PRF_HMAC_SHA2_256/CURVE_25519",
         "  net: #7, reqid 2, REKEYING, TRANSPORT, ESP:AES_CBC-256/HMAC_SHA2_256_128/ECP_256/ESN",
         "    installed 0s ago",
