@@ -15,6 +15,7 @@ import { Spd, type Policy } from "../ipsec/spd.js";
 import type { Lifetime } from "../ipsec/lifetime.js";
 import { parseIpAddress, type PacketSelector } from "../wire/ip.js";
 import type { TrafficSelector as IkeTs } from "../wire/ike/types.js";
+import { formatTs } from "../ike/negotiation/traffic-selectors.js";
 import { DeadlineTimer, monotonicClock, type Clock } from "../drivers/clock.js";
 import { loadConfigFile } from "../drivers/config-file.js";
 import { KeyExporter } from "../drivers/key-export.js";
@@ -675,12 +676,31 @@ class Daemon {
       },
       "Child SA installed",
     );
+    this.#logNarrowing(spec);
     if (this.#behindNat(spec.ikeSaId)) this.#udp?.startKeepalive(child.local, child.remote);
     for (const w of [...this.#upWaiters]) {
       if (w.connection === spec.connection && (w.child === undefined || w.child === spec.child)) {
         this.#settleUp(w, { message: `Child SA ${spec.connection}/${spec.child} established (IKE SA #${spec.ikeSaId})`, ikeSaIds: [spec.ikeSaId] });
       }
     }
+  }
+
+  /**
+   * RFC 7296 s2.9: the negotiated traffic selectors may be narrower than configured (the peer's
+   * offer, or the responder's choice). Say so, side by side, so a half-working tunnel (only part of
+   * a subnet routed) is explained in the log.
+   */
+  #logNarrowing(spec: ChildSaSpec): void {
+    const cfg = this.#childConfig(spec.connection, spec.child);
+    if (cfg === undefined) return;
+    const show = (l: readonly IkeTs[]): string[] => l.map(formatTs);
+    const configured = { local: show(cfg.localTs), remote: show(cfg.remoteTs) };
+    const result = { local: show(spec.localTs), remote: show(spec.remoteTs) };
+    if (configured.local.join(",") === result.local.join(",") && configured.remote.join(",") === result.remote.join(",")) return;
+    this.#log.child.info(
+      { connection: spec.connection, child: spec.child, id: spec.id, configuredLocalTs: configured.local, configuredRemoteTs: configured.remote, localTs: result.local, remoteTs: result.remote },
+      `Child SA ${spec.connection}/${spec.child} traffic selectors narrowed: configured local ${configured.local.join(", ")} remote ${configured.remote.join(", ")}; installed local ${result.local.join(", ")} remote ${result.remote.join(", ")}`,
+    );
   }
 
   /** daemon.save_keys: Wireshark tables (files 0600). Logged loudly: these files decrypt traffic. */

@@ -1,0 +1,36 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPair, ping, type Pair } from "./harness.js";
+
+/**
+ * Break-it F10-F12: what the log and `reload` tell the operator.
+ * - RFC 7296 s2.9: a Child SA installed with narrower traffic selectors than configured says so.
+ */
+describe("operator visibility: narrowing and reload", () => {
+  let pair: Pair;
+
+  beforeAll(async () => {
+    pair = await createPair({ tag: "rlnw", startA: "start", startB: "none", startNow: false });
+    // gw-b would accept all of 198.18.0.0/16 from gw-a; gw-a offers only its /24.
+    const b = readFileSync(pair.configB, "utf8").replace('remote_ts: "198.18.1.0/24"', 'remote_ts: "198.18.0.0/16"');
+    expect(b).toContain("198.18.0.0/16");
+    writeFileSync(pair.configB, b, { mode: 0o600 });
+    await pair.start("b");
+    await pair.start("a");
+    await pair.gwA.waitTunnel();
+    await pair.gwB.waitTunnel();
+  });
+  afterAll(async () => {
+    await pair?.close();
+  });
+
+  it("RFC 7296 s2.9: the responder logs configured and installed traffic selectors when it narrowed", async () => {
+    expect((await ping(pair.topo, pair.topo.ns.hostA, pair.topo.addresses.hostB.v4, 2)).received).toBe(2);
+    const line = pair.gwB.log.split("\n").find((l) => l.includes("traffic selectors narrowed"));
+    expect(line).toBeDefined();
+    expect(line).toContain("configured local 198.18.2.0/24 remote 198.18.0.0/16");
+    expect(line).toContain("installed local 198.18.2.0/24 remote 198.18.1.0/24");
+    // gw-a got what it configured: nothing to report.
+    expect(pair.gwA.log).not.toContain("traffic selectors narrowed");
+  });
+});
