@@ -34,8 +34,13 @@ export interface Capture {
   stop(): Promise<void>;
 }
 
-export async function startCapture(topology: Topology, ns: string, dev: string, file: string): Promise<Capture> {
-  const child: ChildProcess = topology.spawnIn(ns, "tcpdump", ["-i", dev, "-n", "--immediate-mode", "-U", "-s", "0", "-w", file, "udp"]);
+/**
+ * Starts tcpdump (`--immediate-mode -U`) on `ns`/`dev` writing `file`; resolves once it listens.
+ * `bpf` is the capture filter: default `udp` (IKE on 500/4500 and ESP in UDP); tsipsec <-> tsipsec
+ * without NAT sends plain ESP (IP protocol 50), so those tests pass `udp or esp`.
+ */
+export async function startCapture(topology: Topology, ns: string, dev: string, file: string, bpf = "udp"): Promise<Capture> {
+  const child: ChildProcess = topology.spawnIn(ns, "tcpdump", ["-i", dev, "-n", "--immediate-mode", "-U", "-s", "0", "-w", file, bpf]);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString("utf8")));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -57,14 +62,22 @@ export async function startCapture(topology: Topology, ns: string, dev: string, 
 
 /**
  * tshark on `file` with IKEv2 and ESP key rows. `fields` are `-e` field names; `filter` is a
- * display filter. Returns the output lines (tab-separated fields).
+ * display filter; `prefs` are further `-o NAME:VALUE` preferences (e.g.
+ * `esp.enable_authentication_check:TRUE`, which makes tshark set esp.icv_good / esp.icv_bad).
+ * Returns the output lines (tab-separated fields).
  */
-export async function tsharkFields(file: string, keys: { ikev2: readonly string[]; esp: readonly string[] }, filter: string, fields: readonly string[]): Promise<{ lines: string[]; result: CommandResult }> {
+export async function tsharkFields(file: string, keys: { ikev2: readonly string[]; esp: readonly string[] }, filter: string, fields: readonly string[], prefs: readonly string[] = []): Promise<{ lines: string[]; result: CommandResult }> {
   const args = ["-r", file, "-n", "-o", "esp.enable_encryption_decode:TRUE"];
+  for (const p of prefs) args.push("-o", p);
   for (const row of keys.ikev2) args.push("-o", `uat:ikev2_decryption_table:${row}`);
   for (const row of keys.esp) args.push("-o", `uat:esp_sa:${row}`);
   args.push("-Y", filter, "-T", "fields", "-E", "separator=/t");
   for (const f of fields) args.push("-e", f);
   const result = await run("tshark", args, { allowFailure: true, timeoutMs: 60_000 });
   return { lines: result.stdout.split("\n").filter((l) => l.trim() !== ""), result };
+}
+
+/** The data rows of a Wireshark UAT file as written by src/drivers/key-export.ts (no header or comment lines). */
+export function uatRows(text: string): string[] {
+  return text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
 }
