@@ -200,7 +200,7 @@ class Daemon {
   readonly done: Promise<number>;
   #resolveDone!: (code: number) => void;
   #config: TsipsecConfig;
-  #configPath: string;
+  readonly #configPath: string;
   readonly #logLevelOverride: LogLevel | undefined;
   readonly #log: Loggers;
   readonly #clock: Clock;
@@ -1036,7 +1036,9 @@ class Daemon {
     const old = this.#config;
     const next = r.config;
     this.#config = next;
-    this.#configPath = file;
+    // `reload --config FILE` is a one-off: a later plain reload reads the file given to `start`
+    // again (break-it F10), and the answer says which file that is.
+    const oneOff = file !== this.#configPath ? `; a plain reload reads ${this.#configPath} again` : "";
     this.#engine.updateConfig(withForcedEncap(next.engine));
     setLevels(this.#log, next.daemon.logLevel, this.#logLevelOverride);
     this.#configureKeyExport();
@@ -1049,9 +1051,9 @@ class Daemon {
     if (d0.ikePort !== d1.ikePort || d0.nattPort !== d1.nattPort) restartNeeded.push("ports");
     if (d0.listen.join(",") !== d1.listen.join(",")) restartNeeded.push("listen");
     const names = next.engine.connections.map((c) => c.name);
-    this.#log.cfg.info({ file, connections: names, restartNeeded }, "configuration reloaded");
+    this.#log.cfg.info({ file, connections: names, restartNeeded, startFile: this.#configPath }, "configuration reloaded");
     return {
-      message: `reloaded ${file}: ${names.length} connection(s)${restartNeeded.length > 0 ? `; changes to daemon.${restartNeeded.join(", daemon.")} apply after a restart` : ""}`,
+      message: `reloaded ${file}: ${names.length} connection(s)${restartNeeded.length > 0 ? `; changes to daemon.${restartNeeded.join(", daemon.")} apply after a restart` : ""}${oneOff}`,
       connections: names,
     };
   }

@@ -1,10 +1,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controlRequest } from "../../src/control/client.js";
 import { createPair, ping, type Pair } from "./harness.js";
 
 /**
  * Break-it F10-F12: what the log and `reload` tell the operator.
  * - RFC 7296 s2.9: a Child SA installed with narrower traffic selectors than configured says so.
+ * - `reload --config OTHER` is a one-off: a later plain reload reads the start file again.
  */
 describe("operator visibility: narrowing and reload", () => {
   let pair: Pair;
@@ -32,5 +35,15 @@ describe("operator visibility: narrowing and reload", () => {
     expect(line).toContain("installed local 198.18.2.0/24 remote 198.18.1.0/24");
     // gw-a got what it configured: nothing to report.
     expect(pair.gwA.log).not.toContain("traffic selectors narrowed");
+  });
+
+  it("reload --config OTHER is a one-off: the next plain reload reads the start file again", async () => {
+    const other = join(pair.dir, "gw-a-other.yaml");
+    writeFileSync(other, readFileSync(pair.configA, "utf8").replace("log_level: info", "log_level: debug"), { mode: 0o600 });
+    const once = await controlRequest(pair.gwA.controlPath, { op: "reload", config: other });
+    expect(once.message).toContain(`reloaded ${other}`);
+    expect(once.message).toContain(`a plain reload reads ${pair.configA} again`);
+    const plain = await controlRequest(pair.gwA.controlPath, { op: "reload" });
+    expect(plain.message).toMatch(new RegExp(`^reloaded ${pair.configA}:`));
   });
 });
