@@ -200,7 +200,7 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
 
   program
     .command("reload")
-    .description("make the daemon re-read its config file (or FILE)")
+    .description("make the daemon re-read its config file (or FILE, once: a later plain reload reads the start file again); connections no longer configured have their SAs deleted")
     .option("--config <file>", "load this file instead of the one the daemon started with")
     .addOption(controlOption())
     .action(async (opts: { control: string; config?: string }) => {

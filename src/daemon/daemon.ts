@@ -1035,6 +1035,9 @@ class Daemon {
     }
     const old = this.#config;
     const next = r.config;
+    // A connection the new file no longer has: delete its SAs with the peer (while the engine
+    // still knows the connection), rather than keep SAs that no configuration describes.
+    const removed = this.#terminateRemoved(old, next);
     this.#config = next;
     // `reload --config FILE` is a one-off: a later plain reload reads the file given to `start`
     // again (break-it F10), and the answer says which file that is.
@@ -1055,7 +1058,27 @@ class Daemon {
     return {
       message: `reloaded ${file}: ${names.length} connection(s)${restartNeeded.length > 0 ? `; changes to daemon.${restartNeeded.join(", daemon.")} apply after a restart` : ""}${oneOff}`,
       connections: names,
+      ...(removed.length > 0 ? { message: `reloaded ${file}: ${names.length} connection(s); deleting the SAs of ${removed.join(", ")} (no longer configured)${restartNeeded.length > 0 ? `; changes to daemon.${restartNeeded.join(", daemon.")} apply after a restart` : ""}` } : {}),
     };
+  }
+
+  /** Terminates the IKE SAs of connections in `old` but not in `next`; returns their names. */
+  #terminateRemoved(old: TsipsecConfig, next: TsipsecConfig): string[] {
+    const now = this.#clock.now();
+    const kept = new Set(next.engine.connections.map((c) => c.name));
+    const sas = this.#engine.listSas(now);
+    const removed: string[] = [];
+    for (const c of old.engine.connections) {
+      if (kept.has(c.name)) continue;
+      this.#cancelRestart(c.name);
+      const ids = sas.filter((s) => s.connection === c.name).map((s) => s.id);
+      if (ids.length === 0) continue;
+      removed.push(c.name);
+      this.#log.cfg.warn({ connection: c.name, ikeSaIds: ids }, `connection ${c.name} is no longer configured: deleting its ${ids.length} IKE SA(s) and their Child SAs`);
+      this.#engine.terminate(now, c.name);
+    }
+    this.#service();
+    return removed;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { createPair, ping, type Pair } from "./harness.js";
  * Break-it F10-F12: what the log and `reload` tell the operator.
  * - RFC 7296 s2.9: a Child SA installed with narrower traffic selectors than configured says so.
  * - `reload --config OTHER` is a one-off: a later plain reload reads the start file again.
+ * - a connection removed by `reload` has its SAs deleted (RFC 7296 s1.4.1), not left running unexplained.
  */
 describe("operator visibility: narrowing and reload", () => {
   let pair: Pair;
@@ -45,5 +46,17 @@ describe("operator visibility: narrowing and reload", () => {
     expect(once.message).toContain(`a plain reload reads ${pair.configA} again`);
     const plain = await controlRequest(pair.gwA.controlPath, { op: "reload" });
     expect(plain.message).toMatch(new RegExp(`^reloaded ${pair.configA}:`));
+  });
+
+  it("a connection removed by reload has its IKE and Child SAs deleted with the peer", async () => {
+    await pair.gwA.waitTunnel();
+    const renamed = readFileSync(pair.configA, "utf8").replace("\n  site:\n", "\n  site2:\n");
+    expect(renamed).toContain("site2:");
+    writeFileSync(pair.configA, renamed, { mode: 0o600 });
+    const r = await controlRequest(pair.gwA.controlPath, { op: "reload" });
+    expect(r.message).toContain("deleting the SAs of site (no longer configured)");
+    await pair.gwA.waitFor("site's SAs gone", (s) => s.every((sa) => sa.connection !== "site"));
+    await pair.gwB.waitFor("the peer's copy deleted too", (s) => s.length === 0);
+    expect(pair.gwA.log).toMatch(/connection site is no longer configured/);
   });
 });
