@@ -19,15 +19,64 @@ export interface LogOptions {
   destination?: number | NodeJS.WritableStream;
 }
 
+/** How long a line may wait for others to share its write(2), ms. */
+const BATCH_MS = 20;
+/** Pending text that is written at once rather than waiting, bytes. */
+const BATCH_BYTES = 16_384;
+
+/**
+ * stderr with the lines of BATCH_MS written by one synchronous write(2). One write per line cost
+ * 9-11% of the IKE responder's CPU (an IKE SA setup logs about five lines, and each write to a
+ * pipe wakes its reader; docs/performance.md); pino's asynchronous mode still cost ~6% (about
+ * two writes per burst plus a thread-pool hop each). Lines at level error and above are written
+ * at once, with what precedes them; whatever is pending is written when the process exits (also
+ * on an uncaught exception or process.exit). So lines keep their order and none is lost, and a
+ * line is at most BATCH_MS late.
+ */
+class BatchedDestination {
+  // pino sets lastLevel before each write when a stream asks for it.
+  readonly [pino.symbols.needsMetadataGsym] = true;
+  lastLevel = 0;
+  readonly #out: ReturnType<typeof pino.destination>;
+  #pending: string[] = [];
+  #bytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(fd: number) {
+    this.#out = pino.destination({ dest: fd, sync: true });
+    if (pendingAtExit.size === 0) process.once("exit", () => { for (const d of pendingAtExit) d.flush(); });
+    pendingAtExit.add(this);
+  }
+
+  write(line: string): void {
+    this.#pending.push(line);
+    this.#bytes += line.length;
+    if (this.lastLevel >= (pino.levels.values.error ?? 50) || this.#bytes >= BATCH_BYTES) {
+      this.flush();
+    } else if (this.#timer === undefined) {
+      // unref: a pending line never keeps the process alive; the exit handler writes it.
+      this.#timer = setTimeout(() => this.flush(), BATCH_MS).unref();
+    }
+  }
+
+  /** Writes what is pending now. */
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join("");
+    this.#pending = [];
+    this.#bytes = 0;
+    this.#out.write(text);
+  }
+}
+
+const pendingAtExit = new Set<BatchedDestination>();
+
 /** Builds the root logger and one child per subsystem. */
 export function createLoggers(options: LogOptions): Loggers {
   const dest = options.destination ?? 2;
-  // Asynchronous writes: a line is handed to the kernel off the event loop, and the lines of one
-  // burst (an IKE exchange logs several) go out in one write while the previous one is in
-  // flight. Synchronous writes cost 9-11% of the IKE responder's CPU (one write(2) per line,
-  // docs/performance.md). pino flushes what is buffered synchronously on process exit
-  // (including an uncaught exception), so no line, fatal or error ones included, is lost.
-  const stream = typeof dest === "number" ? pino.destination({ dest, sync: false }) : dest;
+  const stream = typeof dest === "number" ? new BatchedDestination(dest) : dest;
   const root = pino({ level: "trace", base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
   const levelOf = (s: LogSubsystem): LogLevel => options.override ?? options.levels.subsystems[s] ?? options.levels.default;
   const out = { root } as Loggers;

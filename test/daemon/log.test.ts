@@ -38,6 +38,12 @@ describe("daemon log: one JSON line per event on stderr, nothing lost at exit", 
     expect(r.lines.find((l) => l.msg === "cannot start")).toMatchObject({ level: 60, err: "boom" });
   });
 
+  it("an error line is written at once, with the lines before it (SIGKILL right after loses neither)", () => {
+    const r = runScript(`log.ike.info("before");\nlog.ike.error({ reason: "x" }, "failure");\nlog.ike.info("after");\nprocess.kill(process.pid, "SIGKILL");`);
+    expect(r.status).toBeNull();
+    expect(r.lines.map((l) => l.msg)).toEqual(["before", "failure"]);
+  });
+
   it("levels below the subsystem's level are not written", () => {
     const r = runScript(`log.ike.debug("hidden");\nlog.ike.info("shown");`);
     expect(r.status).toBe(0);
