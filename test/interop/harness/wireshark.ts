@@ -13,19 +13,32 @@ import { fromHex } from "../../../src/wire/hex.js";
  * e.g. `Sk_ei secret` or `encryption initiator key`: the first such dump in `log`, or undefined.
  */
 export function charonKeyDump(log: string, label: string): Uint8Array | undefined {
+  return charonKeyDumps(log, label)[0];
+}
+
+/**
+ * Every dump of `label` in charon's log, in log order (e.g. one `Sk_ei secret` per IKE SA: the
+ * first from IKE_SA_INIT, then one per IKE SA rekey). A truncated dump ends the list.
+ */
+export function charonKeyDumps(log: string, label: string): Uint8Array[] {
   const lines = log.split("\n");
   const head = new RegExp(`> ${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} => (\\d+) bytes @`);
-  const i = lines.findIndex((l) => head.test(l));
-  if (i < 0) return undefined;
-  const size = Number(head.exec(lines[i] ?? "")?.[1]);
-  let hex = "";
-  for (let j = i + 1; j < lines.length && hex.length < size * 2; j++) {
-    // `<time> 09[IKE] <s2s|1>    0: AC 7E 3D ...  ascii`: up to 16 bytes, then two spaces and ASCII.
-    const m = /^\S+ \d+\[\w+\] <[^>]*>\s+\d+: ((?:[0-9A-F]{2} ?){1,16})/.exec(lines[j] ?? "");
-    if (m === null) break;
-    hex += (m[1] ?? "").replace(/ /g, "");
+  const dumps: Uint8Array[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const h = head.exec(lines[i] ?? "");
+    if (h === null) continue;
+    const size = Number(h[1]);
+    let hex = "";
+    for (let j = i + 1; j < lines.length && hex.length < size * 2; j++) {
+      // `<time> 09[IKE] <s2s|1>    0: AC 7E 3D ...  ascii`: up to 16 bytes, then two spaces and ASCII.
+      const m = /^\S+ \d+\[\w+\] <[^>]*>\s+\d+: ((?:[0-9A-F]{2} ?){1,16})/.exec(lines[j] ?? "");
+      if (m === null) break;
+      hex += (m[1] ?? "").replace(/ /g, "");
+    }
+    if (hex.length !== size * 2) break;
+    dumps.push(fromHex(hex));
   }
-  return hex.length === size * 2 ? fromHex(hex) : undefined;
+  return dumps;
 }
 
 /** A tcpdump writing a pcap of the namespace's interface; `stop()` ends it and waits for the file. */
