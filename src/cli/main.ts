@@ -72,7 +72,20 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
     code = exit;
   };
   const controlOption = (): Option =>
-    new Option("--control <path>", "control socket of the daemon to talk to").default(DEFAULTS.controlSocket);
+    new Option("--control <path>", `control socket of the daemon to talk to (default: daemon.control_socket of --config FILE, else ${DEFAULTS.controlSocket})`);
+  const configOption = (): Option => new Option("--config <file>", "the daemon's config file: talk to its daemon.control_socket");
+  /** --control, else daemon.control_socket of --config FILE, else the default; undefined (and exit 2) when FILE does not load. */
+  const controlOf = (opts: { control?: string; config?: string }): string | undefined => {
+    if (opts.control !== undefined) return opts.control;
+    if (opts.config === undefined) return DEFAULTS.controlSocket;
+    const path = resolve(opts.config);
+    const loaded = loadConfigFile(path);
+    if (!loaded.ok) {
+      fail(EXIT_USAGE, `config errors in ${path}:\n${loaded.errors.map((e) => `  ${formatConfigError(e)}`).join("\n")}`);
+      return undefined;
+    }
+    return loaded.config.daemon.controlSocket;
+  };
 
   /** Sends one request and maps failures to exit codes; returns undefined on failure. */
   const ask = async <K extends ControlOp>(control: string, req: Extract<ControlRequest, { op: K }>): Promise<ControlResults[K] | undefined> => {
@@ -136,9 +149,11 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
     .description("bring up a connection (all its children, or just CHILD)")
     .argument("<name>", "NAME or NAME/CHILD")
     .addOption(controlOption())
-    .action(async (spec: string, opts: { control: string }) => {
+    .addOption(configOption())
+    .action(async (spec: string, opts: { control?: string; config?: string }) => {
       const t = target(spec);
-      if (t !== undefined) printAction(await ask(opts.control, { op: "up", ...t }));
+      const control = t !== undefined ? controlOf(opts) : undefined;
+      if (t !== undefined && control !== undefined) printAction(await ask(control, { op: "up", ...t }));
     });
 
   program
@@ -146,8 +161,10 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
     .description("close a connection's IKE SAs and their Child SAs")
     .argument("<name>", "connection name")
     .addOption(controlOption())
-    .action(async (name: string, opts: { control: string }) => {
-      printAction(await ask(opts.control, { op: "down", conn: name }));
+    .addOption(configOption())
+    .action(async (name: string, opts: { control?: string; config?: string }) => {
+      const control = controlOf(opts);
+      if (control !== undefined) printAction(await ask(control, { op: "down", conn: name }));
     });
 
   program
@@ -156,10 +173,13 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
     .argument("<name>", "NAME or NAME/CHILD")
     .option("--ike", "rekey the IKE SA too")
     .addOption(controlOption())
-    .action(async (spec: string, opts: { control: string; ike?: boolean }) => {
+    .addOption(configOption())
+    .action(async (spec: string, opts: { control?: string; config?: string; ike?: boolean }) => {
       const t = target(spec);
       if (t === undefined) return;
-      printAction(await ask(opts.control, opts.ike === true ? { op: "rekey", ...t, ike: true } : { op: "rekey", ...t }));
+      const control = controlOf(opts);
+      if (control === undefined) return;
+      printAction(await ask(control, opts.ike === true ? { op: "rekey", ...t, ike: true } : { op: "rekey", ...t }));
     });
 
   program
@@ -167,8 +187,11 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
     .description("list IKE SAs and their Child SAs (like swanctl --list-sas)")
     .option("--json", "machine-readable output")
     .addOption(controlOption())
-    .action(async (opts: { control: string; json?: boolean }) => {
-      const r = await ask(opts.control, { op: "list-sas" });
+    .addOption(configOption())
+    .action(async (opts: { control?: string; config?: string; json?: boolean }) => {
+      const control = controlOf(opts);
+      if (control === undefined) return;
+      const r = await ask(control, { op: "list-sas" });
       if (r === undefined) return;
       if (opts.json === true) json(r);
       else io.stdout(r.length === 0 ? "no IKE SAs\n" : formatListSas(r));
@@ -179,8 +202,11 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
     .description("list the loaded connections (like swanctl --list-conns)")
     .option("--json", "machine-readable output")
     .addOption(controlOption())
-    .action(async (opts: { control: string; json?: boolean }) => {
-      const r = await ask(opts.control, { op: "list-conns" });
+    .addOption(configOption())
+    .action(async (opts: { control?: string; config?: string; json?: boolean }) => {
+      const control = controlOf(opts);
+      if (control === undefined) return;
+      const r = await ask(control, { op: "list-conns" });
       if (r === undefined) return;
       if (opts.json === true) json(r);
       else io.stdout(r.length === 0 ? "no connections loaded\n" : formatListConns(r));
@@ -191,8 +217,11 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
     .description("daemon counters (like swanctl --stats)")
     .option("--json", "machine-readable output")
     .addOption(controlOption())
-    .action(async (opts: { control: string; json?: boolean }) => {
-      const r = await ask(opts.control, { op: "stats" });
+    .addOption(configOption())
+    .action(async (opts: { control?: string; config?: string; json?: boolean }) => {
+      const control = controlOf(opts);
+      if (control === undefined) return;
+      const r = await ask(control, { op: "stats" });
       if (r === undefined) return;
       if (opts.json === true) json(r);
       else io.stdout(formatStats(r));
@@ -201,10 +230,16 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
   program
     .command("reload")
     .description("make the daemon re-read its config file (or FILE, once: a later plain reload reads the start file again); connections no longer configured have their SAs deleted")
-    .option("--config <file>", "load this file instead of the one the daemon started with")
+    .option("--config <file>", "load this file instead of the one the daemon started with (and talk to its daemon.control_socket unless --control is given)")
     .addOption(controlOption())
-    .action(async (opts: { control: string; config?: string }) => {
-      const r = await ask(opts.control, opts.config === undefined ? { op: "reload" } : { op: "reload", config: resolve(opts.config) });
+    .action(async (opts: { control?: string; config?: string }) => {
+      // The daemon checks FILE and reports its errors; a FILE that does not load here only loses its control_socket hint.
+      let control = opts.control ?? DEFAULTS.controlSocket;
+      if (opts.control === undefined && opts.config !== undefined) {
+        const loaded = loadConfigFile(resolve(opts.config));
+        if (loaded.ok) control = loaded.config.daemon.controlSocket;
+      }
+      const r = await ask(control, opts.config === undefined ? { op: "reload" } : { op: "reload", config: resolve(opts.config) });
       if (r !== undefined) io.stdout(`${r.message}\n`);
     });
 

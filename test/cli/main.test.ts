@@ -335,3 +335,58 @@ describe("optional modules (daemon, demo) are loaded lazily", () => {
     expect(typeof (await optionalExport("./format.js", "formatStats"))).toBe("function");
   });
 });
+
+describe("--config FILE on client verbs: the daemon's control socket from daemon.control_socket", () => {
+  const configWith = (controlSocket: string): string => {
+    const path = join(dir, "site-a.yaml");
+    writeFileSync(
+      path,
+      [
+        "daemon:",
+        `  control_socket: ${JSON.stringify(controlSocket)}`,
+        "connections:",
+        "  site-a:",
+        "    local_addrs: 192.0.2.1",
+        "    remote_addrs: 192.0.2.2",
+        "    local: { auth: psk, id: 192.0.2.1 }",
+        "    remote: { auth: psk, id: 192.0.2.2 }",
+        "    children:",
+        "      net: { local_ts: 198.18.1.0/24, remote_ts: 198.18.2.0/24 }",
+        "secrets:",
+        "  ike-1: { id: [192.0.2.1, 192.0.2.2], secret: testbed-only-psk-do-not-use }",
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+    return path;
+  };
+
+  it("list-sas, up and stats reach the socket the config names", async () => {
+    const config = configWith(control);
+    expect((await run("list-sas", "--config", config)).code).toBe(0);
+    expect((await run("up", "site-a/net", "--config", config)).out).toBe("initiated site-a\n");
+    expect((await run("stats", "--json", "--config", config)).code).toBe(0);
+    expect(seen.map((r) => r.op)).toEqual(["list-sas", "up", "stats"]);
+  });
+
+  it("--control wins over --config", async () => {
+    const config = configWith(join(dir, "elsewhere.sock"));
+    expect((await run("down", "site-a", "--config", config, "--control", control)).out).toBe("closed site-a\n");
+  });
+
+  it("reload --config FILE is sent to FILE's control socket", async () => {
+    const config = configWith(control);
+    const r = await run("reload", "--config", config);
+    expect(r.code).toBe(0);
+    expect(seen).toEqual([{ op: "reload", config: resolve(config) }]);
+  });
+
+  it("a config that does not load: exit 2 with its errors, nothing sent", async () => {
+    const bad = join(dir, "bad-client.yaml");
+    writeFileSync(bad, "daemon: { control_socket: 5 }\nconnections: {}\n", { mode: 0o600 });
+    const r = await run("list-sas", "--config", bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/config errors in .*bad-client\.yaml/);
+    expect(seen).toEqual([]);
+  });
+});
