@@ -27,6 +27,10 @@
  *   udpRecvBatch(fd, buf, slotBytes, desc, addrs, maxPackets) -> n | -errno
  *       datagram i is at buf[i*slotBytes], desc[2i] = length, desc[2i+1] = 1 when truncated;
  *       its source sockaddr is in addrs[i*32 .. i*32+32]. 0 when nothing was queued.
+ *   dupFd(fd) -> new fd (close-on-exec) | -errno
+ *   closeFd(fd) -> 0 | -errno
+ *       A second descriptor of a UDP socket gets its own uv_poll watcher: libuv allows one watcher
+ *       per fd number in a loop, and the socket's own (dgram) watcher keeps the original.
  *
  * A sockaddr slot is struct sockaddr_in (family AF_INET) or struct sockaddr_in6 (AF_INET6) in
  * host layout: u16 family (little-endian on the ABIs Node runs on), u16 port (network order), ...
@@ -34,6 +38,7 @@
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <string.h>
@@ -249,12 +254,31 @@ static napi_value js_udp_recv_batch(napi_env env, napi_callback_info info) {
   return int_result(env, r);
 }
 
+static napi_value js_dup_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_int(env, argv[0], &fd)) return throw_type(env, "dupFd(fd)");
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return int_result(env, r < 0 ? -errno : r);
+}
+
+static napi_value js_close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_int(env, argv[0], &fd)) return throw_type(env, "closeFd(fd)");
+  return int_result(env, close(fd) < 0 ? -errno : 0);
+}
+
 napi_status tsipsec_register_batch_io(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"tunReadBatch", NULL, js_tun_read_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tunWriteBatch", NULL, js_tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpSendBatch", NULL, js_udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpRecvBatch", NULL, js_udp_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"closeFd", NULL, js_close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -20,6 +20,7 @@ import { DeadlineTimer, monotonicClock, type Clock } from "../drivers/clock.js";
 import { loadConfigFile } from "../drivers/config-file.js";
 import { KeyExporter } from "../drivers/key-export.js";
 import { openTun, type TunDevice } from "../drivers/tun-linux.js";
+import { nativeBatchIo } from "../drivers/batch-io.js";
 import { openUdp, type UdpDriver } from "../drivers/udp.js";
 import { createLoggers, setLevels, type Loggers } from "./log.js";
 import { actionAfterClose, closeCause, restartDelayMs } from "./close-action.js";
@@ -217,6 +218,8 @@ class Daemon {
   readonly #native: NativeAddon | undefined = process.env["TSIPSEC_NO_NATIVE"] === "1" ? undefined : loadNativeAddon();
   /** ESP transforms on the addon when it has them. Scratch outputs are safe here: esp.ts copies a sealed packet at once and a decapsulated one is written to the TUN synchronously before the next packet. */
   readonly #wrapEncr = nativeEncrWrapper(this.#native, { scratchOutput: true });
+  /** Batched TUN reads/writes and sendmmsg for ESP (native/batch_io.c); TSIPSEC_NO_BATCH_IO=1 keeps one system call per packet with the native AEAD (for A/B measurements). */
+  readonly #batchIo = process.env["TSIPSEC_NO_BATCH_IO"] === "1" ? undefined : nativeBatchIo(this.#native);
   #tun: TunDevice | undefined;
   /** MSS limits for TCP SYNs through the tunnel (see mss-clamp.ts), from the TUN MTU. */
   #mss4 = 0xffff;
@@ -307,12 +310,12 @@ class Daemon {
         },
         onError: (err, local) => log.net.warn({ local: `${local.address}:${local.port}`, err: err.message }, "UDP socket error"),
       },
-      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg) },
+      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg), batchIo: this.#batchIo, watchReadable: nativeReadableWatcher(this.#native) },
     );
     log.net.info({ bound: this.#udp.bound.map((b) => `${b.address}:${b.port}`) }, "UDP sockets bound");
     // Likewise a live daemon on our control socket: refuse before creating the TUN or routes.
     await removeStaleSocket(controlPath);
-    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native) });
+    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native), batchIo: this.#batchIo });
     log.daemon.info({ native: this.#native !== undefined, openssl: this.#native?.opensslVersion() }, this.#native !== undefined ? "native fast path: ESP AEAD on OpenSSL contexts, TUN on the event loop" : "native fast path off: pure TypeScript data plane");
     this.#mss4 = mssForMtu(this.#tun.mtu, 4);
     this.#mss6 = mssForMtu(this.#tun.mtu, 6);

@@ -30,9 +30,13 @@ export interface NativeBatchIo {
   udpSendBatch(fd: number, buf: Uint8Array, desc: Int32Array, count: number, addrs: Uint8Array): number;
   /** recvmmsg into slots of `slotBytes`; desc[2i] = length, desc[2i+1] = truncated; sources in addrs. Returns the count (0: none) or -errno. */
   udpRecvBatch(fd: number, buf: Uint8Array, slotBytes: number, desc: Int32Array, addrs: Uint8Array, maxPackets: number): number;
+  /** fcntl(F_DUPFD_CLOEXEC): a second fd number for the same socket, or -errno. */
+  dupFd(fd: number): number;
+  /** close(2): 0 or -errno. */
+  closeFd(fd: number): number;
 }
 
-const FUNCTIONS = ["tunReadBatch", "tunWriteBatch", "udpSendBatch", "udpRecvBatch"] as const;
+const FUNCTIONS = ["tunReadBatch", "tunWriteBatch", "udpSendBatch", "udpRecvBatch", "dupFd", "closeFd"] as const;
 
 /** The batch functions of `addon` (the object loadNativeAddon() returned), or undefined when it has none. */
 export function nativeBatchIo(addon: object | undefined): NativeBatchIo | undefined {
@@ -80,16 +84,8 @@ export function decodeSockaddr(buf: Uint8Array, offset = 0): { address: string; 
  * I/O on the socket: each datagram is sent atomically).
  */
 export function udpSocketFd(socket: dgram.Socket): number | undefined {
-  for (const s of Object.getOwnPropertySymbols(socket)) {
-    if (s.description !== "state symbol") continue;
-    const state: unknown = (socket as unknown as Record<symbol, unknown>)[s];
-    if (typeof state !== "object" || state === null) continue;
-    const handle: unknown = (state as Record<string, unknown>)["handle"];
-    if (typeof handle !== "object" || handle === null) continue;
-    const fd: unknown = (handle as Record<string, unknown>)["fd"];
-    if (typeof fd === "number" && Number.isInteger(fd) && fd >= 0) return fd;
-  }
-  return undefined;
+  const fd: unknown = dgramHandle(socket)?.["fd"];
+  return typeof fd === "number" && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
 }
 
 export interface UdpSendBatchOptions {
@@ -204,5 +200,133 @@ export class UdpSendBatch {
   /** Datagrams waiting for the next flush. */
   get pending(): number {
     return this.#count;
+  }
+}
+
+/** A readiness watcher on the event loop (nativeReadableWatcher of src/crypto/native/fd-watch.ts). */
+export type FdWatcher = (fd: number, onReadable: () => void) => { close(): void };
+
+/** Called per received datagram: `bytes` is a view into a reused buffer, valid only during the call. */
+export type DatagramHandler = (bytes: Uint8Array, remote: { address: string; port: number }) => void;
+
+export interface UdpReceiveBatchOptions {
+  /** Bytes per datagram slot (default 65536: every UDP datagram fits, large IKE messages included). */
+  slotBytes?: number;
+  /** Datagrams per recvmmsg (default 32). */
+  slots?: number;
+  /** recvmmsg calls per wake-up at most before yielding to other I/O (default 4). */
+  callsPerWake?: number;
+}
+
+/** dgram keeps its libuv handle (UDPWrap) under a private symbol (see udpSocketFd). */
+function dgramHandle(socket: dgram.Socket): Record<string, unknown> | undefined {
+  for (const s of Object.getOwnPropertySymbols(socket)) {
+    if (s.description !== "state symbol") continue;
+    const state: unknown = (socket as unknown as Record<symbol, unknown>)[s];
+    if (typeof state !== "object" || state === null) continue;
+    const handle: unknown = (state as Record<string, unknown>)["handle"];
+    if (typeof handle === "object" && handle !== null) return handle as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+/**
+ * Receives a bound dgram socket's datagrams with recvmmsg instead of libuv's one recvmsg plus one
+ * JS callback (and one Buffer) per datagram. A duplicate of the socket's fd is watched on the
+ * event loop (libuv allows one watcher per fd number) and drained in batches; the dgram socket
+ * stops reading (its handle's recvStop) but keeps sending and owns the socket. Datagrams libuv
+ * read before the switch still arrive through dgram's 'message' event, so the caller keeps that
+ * listener. A datagram longer than a slot is reported truncated and dropped by the caller.
+ */
+export class UdpReceiveBatch {
+  readonly #io: NativeBatchIo;
+  readonly #onDatagram: DatagramHandler;
+  readonly #onTruncated: () => void;
+  readonly #slot: number;
+  readonly #slots: number;
+  readonly #callsPerWake: number;
+  readonly #buf: Uint8Array;
+  readonly #desc: Int32Array;
+  readonly #addrs: Uint8Array;
+  /** The last source seen, raw and decoded: one endpoint object while the peer stays the same. */
+  readonly #lastRaw = new Uint8Array(SOCKADDR_SLOT);
+  #lastRemote: { address: string; port: number } | undefined;
+  #fd = -1;
+  #watch: { close(): void } | undefined;
+  /** recvmmsg calls that returned datagrams (datagrams / calls = mean batch). */
+  calls = 0;
+
+  private constructor(io: NativeBatchIo, onDatagram: DatagramHandler, onTruncated: () => void, opts: UdpReceiveBatchOptions) {
+    this.#io = io;
+    this.#onDatagram = onDatagram;
+    this.#onTruncated = onTruncated;
+    this.#slot = opts.slotBytes ?? 65536;
+    this.#slots = opts.slots ?? 32;
+    this.#callsPerWake = opts.callsPerWake ?? 4;
+    this.#buf = new Uint8Array(this.#slot * this.#slots);
+    this.#desc = new Int32Array(2 * this.#slots);
+    this.#addrs = new Uint8Array(SOCKADDR_SLOT * this.#slots);
+  }
+
+  /**
+   * Takes over receiving for the bound `socket`; undefined (nothing changed) when its fd or handle
+   * is not reachable or the fd cannot be duplicated.
+   */
+  static start(io: NativeBatchIo, socket: dgram.Socket, watcher: FdWatcher, onDatagram: DatagramHandler, onTruncated: () => void, opts: UdpReceiveBatchOptions = {}): UdpReceiveBatch | undefined {
+    const fd = udpSocketFd(socket);
+    const handle = dgramHandle(socket);
+    const recvStop = handle?.["recvStop"];
+    if (fd === undefined || typeof recvStop !== "function") return undefined;
+    const dup = io.dupFd(fd);
+    if (dup < 0) return undefined;
+    const r = new UdpReceiveBatch(io, onDatagram, onTruncated, opts);
+    r.#fd = dup;
+    r.#watch = watcher(dup, r.#drain);
+    (recvStop as () => number).call(handle);
+    return r;
+  }
+
+  #drain = (): void => {
+    const io = this.#io;
+    for (let call = 0; call < this.#callsPerWake && this.#fd >= 0; call++) {
+      const n = io.udpRecvBatch(this.#fd, this.#buf, this.#slot, this.#desc, this.#addrs, this.#slots);
+      if (n <= 0) return; // 0: drained; < 0: -errno (e.g. ECONNREFUSED from an ICMP error), try again on the next wake-up
+      this.calls++;
+      for (let i = 0; i < n && this.#fd >= 0; i++) {
+        if (this.#desc[2 * i + 1] !== 0) {
+          this.#onTruncated();
+          continue;
+        }
+        const remote = this.#remote(i * SOCKADDR_SLOT);
+        if (remote === undefined) continue;
+        const off = i * this.#slot;
+        this.#onDatagram(this.#buf.subarray(off, off + (this.#desc[2 * i] ?? 0)), remote);
+      }
+      if (n < this.#slots) return;
+    }
+  };
+
+  #remote(at: number): { address: string; port: number } | undefined {
+    const a = this.#addrs;
+    const last = this.#lastRaw;
+    // sockaddr_in: family, port, address in the first 8 bytes; sockaddr_in6: family..scope in 28.
+    const len = a[at] === 2 ? 8 : 28;
+    let same = this.#lastRemote !== undefined;
+    for (let k = 0; same && k < len; k++) same = a[at + k] === last[k];
+    if (same) return this.#lastRemote;
+    const r = decodeSockaddr(a, at);
+    if (r !== undefined) {
+      last.set(a.subarray(at, at + SOCKADDR_SLOT));
+      this.#lastRemote = r;
+    }
+    return r;
+  }
+
+  /** Stops receiving and closes the duplicate fd (the dgram socket is the caller's to close). Idempotent. */
+  close(): void {
+    this.#watch?.close();
+    this.#watch = undefined;
+    if (this.#fd >= 0) this.#io.closeFd(this.#fd);
+    this.#fd = -1;
   }
 }

@@ -1,6 +1,7 @@
 import { ERRNO, libc, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLIN, type Libc } from "./libc.js";
 import { ip } from "./iproute.js";
 import { createServer } from "node:net";
+import type { NativeBatchIo } from "./batch-io.js";
 
 /**
  * A Linux TUN device (layer 3, no packet-information header) for the user-space data plane.
@@ -39,6 +40,10 @@ const RULE_PRIORITY_TUNNEL = 4501;
 
 /** Packets drained per wake-up before yielding to other I/O (UDP receive, timers). */
 const READ_BUDGET = 256;
+/** Packets per native batch call (read or write). */
+const NATIVE_BATCH = 64;
+/** A TUN read never returns more than this (no IFF_VNET_HDR/GSO): room kept free per read. */
+const MAX_TUN_PACKET = 65536;
 /** poll(2) timeout, ms: bounds how long close() waits for the poll thread. */
 const POLL_TIMEOUT_MS = 200;
 
@@ -58,6 +63,13 @@ export interface TunOptions {
    * Without it the driver polls on koffi's worker thread as described above.
    */
   watchReadable?: (fd: number, onReadable: () => void) => { close(): void };
+  /**
+   * Batched reads and writes from the native addon (src/drivers/batch-io.ts): a wake-up reads up
+   * to 64 packets per crossing into one preallocated buffer, and writes queue until the event
+   * loop's check phase (setImmediate: after every datagram of the current poll round was
+   * decrypted), then go to the kernel in one crossing. Used together with watchReadable.
+   */
+  batchIo?: Pick<NativeBatchIo, "tunReadBatch" | "tunWriteBatch">;
 }
 
 export interface TunCounters {
@@ -136,7 +148,7 @@ export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
     if (e === ERRNO.EPERM) throw new TunError("TUNSETIFF: permission denied (run as root or with CAP_NET_ADMIN)");
     throw new TunError(`TUNSETIFF ${name}: ${c.describe(e)}`);
   }
-  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts, options.watchReadable);
+  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts, options.watchReadable, options.watchReadable !== undefined ? options.batchIo : undefined);
   device.tableLock = tableLock;
   try {
     await ip(["link", "set", "dev", name, "mtu", String(mtu), "up"]);
@@ -188,6 +200,16 @@ class LinuxTun implements TunDevice {
   readonly #watchReadable: TunOptions["watchReadable"];
   #watch: { close(): void } | undefined;
   #pollInFlight: Promise<void> | undefined;
+  readonly #batchIo: TunOptions["batchIo"];
+  /** Native batch reads: packets packed into one buffer, (offset, length) pairs in the descriptor. */
+  readonly #batchReadBuffer: Uint8Array | undefined;
+  readonly #batchReadDesc = new Int32Array(2 * NATIVE_BATCH);
+  /** Queued writes (native batch path): packets copied into one buffer until the flush. */
+  readonly #writeBuffer: Uint8Array | undefined;
+  readonly #writeDesc = new Int32Array(2 * NATIVE_BATCH);
+  #writeCount = 0;
+  #writeUsed = 0;
+  #writeFlush: NodeJS.Immediate | undefined;
 
   constructor(
     c: Libc,
@@ -197,8 +219,14 @@ class LinuxTun implements TunDevice {
     table: number,
     bypassPorts: number[],
     watchReadable?: TunOptions["watchReadable"],
+    batchIo?: TunOptions["batchIo"],
   ) {
     this.#watchReadable = watchReadable;
+    this.#batchIo = batchIo;
+    if (batchIo !== undefined) {
+      this.#batchReadBuffer = new Uint8Array(NATIVE_BATCH * 2048 + MAX_TUN_PACKET);
+      this.#writeBuffer = new Uint8Array(NATIVE_BATCH * 2048 + MAX_TUN_PACKET);
+    }
     this.#libc = c;
     this.#fd = fd;
     this.#table = table;
@@ -256,6 +284,7 @@ class LinuxTun implements TunDevice {
     if (this.#closed) return 0;
     const onPacket = this.#onPacket;
     if (onPacket === undefined) return 0;
+    if (this.#batchIo !== undefined && this.#batchReadBuffer !== undefined) return this.#readNative(onPacket, this.#batchIo, this.#batchReadBuffer);
     const buf = this.#readBuffer;
     let n = 0;
     for (; n < READ_BUDGET; n++) {
@@ -276,6 +305,40 @@ class LinuxTun implements TunDevice {
     return n;
   };
 
+  /** #readBatch on the addon: one crossing per up to NATIVE_BATCH packets. */
+  #readNative(onPacket: PacketHandler, io: NonNullable<TunOptions["batchIo"]>, buf: Uint8Array): number {
+    const desc = this.#batchReadDesc;
+    let total = 0;
+    while (total < READ_BUDGET) {
+      const n = io.tunReadBatch(this.#fd, buf, desc, NATIVE_BATCH, MAX_TUN_PACKET);
+      if (n <= 0) break; // 0: drained (EAGAIN); < 0: -errno (EBADF after close, EIO when down)
+      this.counters.readBatches++;
+      for (let i = 0; i < n; i++) {
+        const off = desc[2 * i] ?? 0;
+        const len = desc[2 * i + 1] ?? 0;
+        this.counters.rxPackets++;
+        this.counters.rxBytes += len;
+        onPacket(buf.subarray(off, off + len));
+        if (this.#closed) return total + i + 1;
+      }
+      total += n;
+      if (n < NATIVE_BATCH) break; // the read loop stopped at EAGAIN (or a full buffer): drained
+    }
+    return total;
+  }
+
+  /** Writes the queued packets in one crossing (native batch path). */
+  #flushWrites = (): void => {
+    this.#writeFlush = undefined;
+    const n = this.#writeCount;
+    if (n === 0 || this.#writeBuffer === undefined || this.#batchIo === undefined) return;
+    this.#writeCount = 0;
+    this.#writeUsed = 0;
+    const ok = this.#batchIo.tunWriteBatch(this.#fd, this.#writeBuffer, this.#writeDesc, n);
+    this.counters.txPackets += ok;
+    this.counters.txErrors += n - ok;
+  };
+
   #poll(): void {
     this.#pollInFlight = new Promise((resolve) => {
       this.#libc.pollAsync(this.#pollfd, 1, POLL_TIMEOUT_MS, () => {
@@ -288,6 +351,20 @@ class LinuxTun implements TunDevice {
 
   write(packet: Uint8Array): boolean {
     if (this.#closed) return false;
+    const wbuf = this.#writeBuffer;
+    if (wbuf !== undefined && packet.length <= MAX_TUN_PACKET) {
+      // Queued (copied): the kernel's verdict comes at the flush, counted in txErrors there.
+      if (this.#writeCount === NATIVE_BATCH || this.#writeUsed + packet.length > wbuf.length) this.#flushWrites();
+      const i = this.#writeCount++;
+      const off = this.#writeUsed;
+      wbuf.set(packet, off);
+      this.#writeUsed = (off + packet.length + 7) & ~7;
+      this.#writeDesc[2 * i] = off;
+      this.#writeDesc[2 * i + 1] = packet.length;
+      this.counters.txBytes += packet.length;
+      this.#writeFlush ??= setImmediate(this.#flushWrites);
+      return true;
+    }
     const n = this.#libc.write(this.#fd, packet, packet.length);
     if (n !== packet.length) {
       this.counters.txErrors++;
@@ -318,6 +395,8 @@ class LinuxTun implements TunDevice {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#writeFlush !== undefined) clearImmediate(this.#writeFlush);
+    this.#flushWrites();
     this.#closed = true;
     for (const cidr of [...this.#routes.keys()]) await this.delRoute(cidr);
     for (const rule of this.#rulesInstalled) {

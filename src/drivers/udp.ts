@@ -1,6 +1,7 @@
 import dgram from "node:dgram";
 import { isIP } from "node:net";
 import type { InboundDatagram, UdpEndpoint } from "../ike/api.js";
+import { type FdWatcher, type NativeBatchIo, UdpReceiveBatch, UdpSendBatch, udpSocketFd } from "./batch-io.js";
 import { classifyUdp4500, encodeNonEspMarked, natKeepalive, NON_ESP_MARKER_LENGTH } from "../wire/udp-encap.js";
 
 /**
@@ -30,6 +31,17 @@ export interface UdpOptions {
   bufferBytes?: number;
   /** NAT keepalive interval, seconds (default 20, RFC 3948 s4). */
   keepaliveSeconds?: number;
+  /**
+   * Batched sends from the native addon (src/drivers/batch-io.ts): ESP datagrams queue per NAT-T
+   * socket and leave in one sendmmsg when the current callback returns. Without it (or when the
+   * socket's fd is not reachable) every datagram is one dgram send.
+   */
+  batchIo?: NativeBatchIo;
+  /**
+   * With batchIo: the NAT-T sockets receive with recvmmsg, drained when this event-loop watcher
+   * (nativeReadableWatcher) reports them readable, instead of one dgram 'message' per datagram.
+   */
+  watchReadable?: FdWatcher;
 }
 
 export interface UdpHandlers {
@@ -78,6 +90,10 @@ interface BoundSocket {
   local: UdpEndpoint;
   family: 4 | 6;
   wildcard: boolean;
+  /** The ESP send queue (NAT-T sockets with options.batchIo only). */
+  espBatch?: UdpSendBatch;
+  /** recvmmsg receiving (NAT-T sockets with options.batchIo and options.watchReadable only). */
+  batchReceive?: UdpReceiveBatch;
 }
 
 const endpointKey = (e: UdpEndpoint): string => `${e.address}|${e.port}`;
@@ -131,8 +147,13 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
 
   const attach = (b: BoundSocket): void => {
     const isNatT = b.local.port === natTPort;
-    b.socket.on("message", (msg, rinfo) => {
-      const remote: UdpEndpoint = { address: rinfo.address, port: rinfo.port };
+    const fd = isNatT && options.batchIo !== undefined ? udpSocketFd(b.socket) : undefined;
+    if (fd !== undefined && options.batchIo !== undefined) {
+      const socket = b.socket;
+      b.espBatch = new UdpSendBatch(options.batchIo, fd, (bytes, port, address) => socket.send(bytes, port, address, onSendError), () => counters.sendErrors++);
+    }
+    /** One datagram; `reused`: `msg` is a view into a batch buffer (IKE gets a copy: the engine may keep it). */
+    const deliver = (msg: Uint8Array, remote: UdpEndpoint, reused: boolean): void => {
       if (!isNatT) {
         counters.ikeIn++;
         handlers.onIke({ local: b.local, remote, bytes: msg });
@@ -150,11 +171,15 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
         handlers.onEsp(msg, remote, b.local);
       } else if (kind === "ike") {
         counters.ikeIn++;
-        handlers.onIke({ local: b.local, remote, bytes: msg.subarray(NON_ESP_MARKER_LENGTH) });
+        handlers.onIke({ local: b.local, remote, bytes: reused ? msg.slice(NON_ESP_MARKER_LENGTH) : msg.subarray(NON_ESP_MARKER_LENGTH) });
       } else {
         counters.keepalivesIn++;
       }
-    });
+    };
+    b.socket.on("message", (msg, rinfo) => deliver(msg, { address: rinfo.address, port: rinfo.port }, false));
+    if (isNatT && options.batchIo !== undefined && options.watchReadable !== undefined) {
+      b.batchReceive = UdpReceiveBatch.start(options.batchIo, b.socket, options.watchReadable, (msg, remote) => deliver(msg, remote, true), () => counters.malformedIn++);
+    }
   };
 
   try {
@@ -200,7 +225,8 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
         return;
       }
       counters.espOut++;
-      s.socket.send(packet, to.port, to.address, onSendError);
+      if (s.espBatch !== undefined) s.espBatch.push(packet, to.port, to.address);
+      else s.socket.send(packet, to.port, to.address, onSendError);
     },
     startKeepalive(from, to) {
       const key = endpointKey(to);
@@ -223,6 +249,10 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
     async close() {
       for (const k of keepalives.values()) clearInterval(k.timer);
       keepalives.clear();
+      for (const s of sockets) {
+        s.espBatch?.flush();
+        s.batchReceive?.close();
+      }
       await Promise.all(
         sockets.map(
           (s) =>

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import fc from "fast-check";
 import koffi from "koffi";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadNativeAddon } from "../../src/crypto/native/index.js";
+import { loadNativeAddon, nativeReadableWatcher, type ReadableWatcher } from "../../src/crypto/native/index.js";
 import {
   decodeSockaddr,
   encodeSockaddr,
@@ -11,6 +11,7 @@ import {
   SEND_NOT_ATTEMPTED,
   SEND_STRIDE,
   SOCKADDR_SLOT,
+  UdpReceiveBatch,
   UdpSendBatch,
   udpSocketFd,
   type NativeBatchIo,
@@ -26,6 +27,12 @@ import { openUdp, UdpBindError, type UdpDriver } from "../../src/drivers/udp.js"
 
 const addon = loadNativeAddon();
 const io = nativeBatchIo(addon);
+
+function watcher(): ReadableWatcher {
+  const w = nativeReadableWatcher(addon);
+  if (w === undefined) throw new Error("the native addon was not built");
+  return w;
+}
 
 function batchIo(): NativeBatchIo {
   if (io === undefined) throw new Error("the native addon (build/Release/tsipsec_native.node) was not built: run `npm ci` or `npx node-gyp rebuild`");
@@ -47,9 +54,11 @@ const EINVAL = 22;
 
 const fds: number[] = [];
 const sockets: dgram.Socket[] = [];
+const receivers: UdpReceiveBatch[] = [];
 let driver: UdpDriver | undefined;
 
 afterEach(async () => {
+  for (const r of receivers.splice(0)) r.close();
   for (const fd of fds.splice(0)) closeFn(fd);
   for (const s of sockets.splice(0)) s.close();
   await driver?.close();
@@ -358,5 +367,90 @@ describe("the UDP driver with batchIo (RFC 3948 s2.1 ESP-in-UDP sends via sendmm
     expect(espSeen).toEqual(esp);
     // The IKE message carries the 4-byte Non-ESP Marker (RFC 3948 s2.2).
     expect(all.find((r) => r.msg.length === 32)?.msg.subarray(0, 4)).toEqual(Buffer.alloc(4));
+  });
+});
+
+describe("UdpReceiveBatch (recvmmsg on a dgram socket's duplicate fd)", () => {
+  it("takes over receiving: every datagram arrives once, in order, with its source; none through 'message'", async () => {
+    const rx = await udpSocket();
+    const tx = await udpSocket();
+    const viaDgram: Buffer[] = [];
+    rx.on("message", (m) => viaDgram.push(m));
+    const got: Array<{ bytes: Uint8Array; remote: { address: string; port: number } }> = [];
+    let done: (() => void) | undefined;
+    const r = UdpReceiveBatch.start(batchIo(), rx, watcher(), (bytes, remote) => {
+      got.push({ bytes: bytes.slice(), remote });
+      if (got.length === 100) done?.();
+    }, () => undefined);
+    expect(r).toBeDefined();
+    if (r !== undefined) receivers.push(r);
+    const all = new Promise<void>((res) => (done = res));
+    const packets = Array.from({ length: 100 }, (_, i) => packet(i, 64 + i));
+    for (const p of packets) tx.send(p, rx.address().port, "127.0.0.1");
+    await all;
+    expect(got.map((g) => g.bytes)).toEqual(packets);
+    expect(got.every((g) => g.remote.address === "127.0.0.1" && g.remote.port === tx.address().port)).toBe(true);
+    // One endpoint object while the source stays the same (no allocation per datagram).
+    expect(new Set(got.map((g) => g.remote)).size).toBe(1);
+    expect(viaDgram).toEqual([]);
+    expect(r?.calls).toBeLessThanOrEqual(100);
+  });
+
+  it("reports datagrams longer than a slot as truncated instead of delivering a cut packet", async () => {
+    const rx = await udpSocket();
+    const tx = await udpSocket();
+    const got: number[] = [];
+    let truncated = 0;
+    let done: (() => void) | undefined;
+    const finished = new Promise<void>((res) => (done = res));
+    const r = UdpReceiveBatch.start(batchIo(), rx, watcher(), (bytes) => {
+      got.push(bytes.length);
+      if (bytes.length === 10) done?.();
+    }, () => truncated++, { slotBytes: 512, slots: 4 });
+    if (r !== undefined) receivers.push(r);
+    tx.send(packet(1, 600), rx.address().port, "127.0.0.1");
+    tx.send(packet(2, 10), rx.address().port, "127.0.0.1");
+    await finished;
+    expect(got).toEqual([10]);
+    expect(truncated).toBe(1);
+  });
+
+  it("the UDP driver receives ESP and IKE on the NAT-T port through it (RFC 3948 s2.2 demux)", async () => {
+    const seen = { esp: [] as Uint8Array[], ike: [] as Uint8Array[] };
+    let done: (() => void) | undefined;
+    const finished = new Promise<void>((res) => (done = res));
+    let d: UdpDriver | undefined;
+    for (let attempt = 0; attempt < 20 && d === undefined; attempt++) {
+      const base = 20000 + Math.floor(Math.random() * 40000);
+      try {
+        d = await openUdp(
+          {
+            onIke: (dg) => {
+              seen.ike.push(dg.bytes);
+              done?.();
+            },
+            onEsp: (p) => void seen.esp.push(Uint8Array.from(p)),
+          },
+          { ikePort: base, natTPort: base + 1, addresses: ["127.0.0.1"], batchIo: batchIo(), watchReadable: watcher() },
+        );
+      } catch (e) {
+        if (!(e instanceof UdpBindError)) throw e;
+      }
+    }
+    if (d === undefined) throw new Error("no free port pair found");
+    driver = d;
+    const p = await udpSocket();
+    const esp = Array.from({ length: 50 }, (_, i) => Uint8Array.from([0, 0, 1, i + 1, ...packet(i, 100)]));
+    for (const e of esp) p.send(e, d.natTPort, "127.0.0.1");
+    p.send(Uint8Array.of(0xff), d.natTPort, "127.0.0.1");
+    const ike = Uint8Array.from({ length: 28 }, (_, i) => (i < 8 ? i + 1 : 0));
+    p.send(Uint8Array.from([0, 0, 0, 0, ...ike]), d.natTPort, "127.0.0.1");
+    await finished;
+    expect(seen.esp).toEqual(esp);
+    expect(d.counters.espIn).toBe(50);
+    expect(d.counters.keepalivesIn).toBe(1);
+    // IKE is copied out of the reused batch buffer: the engine may keep it.
+    expect(seen.ike).toEqual([ike]);
+    expect(seen.ike[0]?.buffer.byteLength).toBe(28);
   });
 });
