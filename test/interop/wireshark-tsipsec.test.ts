@@ -11,8 +11,13 @@
  * - every ESP packet (RFC 4303) down to the inner ICMP echo or TCP segment between the hosts.
  * Both gateways must have exported the same rows: they derived the same keys independently.
  *
- * Rows: the algorithms tshark 4.0 can decrypt in both tables, AES-GCM (combined mode, RFC 5282 /
- * RFC 4106) and AES-CBC with HMAC-SHA2-256-128 (RFC 3602 / RFC 4868), with x25519 as the cheap KE.
+ * tshark also checks integrity: no IKE message fails its ICD / GCM tag, every ESP packet has
+ * esp.icv_good (esp.enable_authentication_check), and a flipped bit in a key row is noticed.
+ *
+ * Rows: the algorithms tshark 4.0 can decrypt in both tables, AES-GCM-128/256 (combined mode,
+ * RFC 5282 / RFC 4106) and AES-CBC-128/256 with HMAC-SHA2-256/384/512 (RFC 3602 / RFC 4868), with
+ * x25519 as the cheap KE. ChaCha20-Poly1305 is not here: tshark 4.0 cannot decrypt it in IKEv2 and
+ * key-export.ts does not export it there.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -59,6 +64,22 @@ const ROWS: readonly WiresharkRow[] = [
     ikev2Integ: "HMAC_SHA2_256_128 [RFC4868]",
     espEncr: "AES-CBC [RFC3602]",
     espAuth: "HMAC-SHA-256-128 [RFC4868]",
+  },
+  {
+    ike: "aes256gcm16-prfsha384-x25519",
+    esp: "aes256gcm16",
+    ikev2Encr: "AES-GCM-256 with 16 octet ICV [RFC5282]",
+    ikev2Integ: "NONE [RFC4306]",
+    espEncr: "AES-GCM with 16 octet ICV [RFC4106]",
+    espAuth: "NULL",
+  },
+  {
+    ike: "aes256-sha384-x25519",
+    esp: "aes256-sha512",
+    ikev2Encr: "AES-CBC-256 [RFC3602]",
+    ikev2Integ: "HMAC_SHA2_384_192 [RFC4868]",
+    espEncr: "AES-CBC [RFC3602]",
+    espAuth: "HMAC-SHA-512-256 [RFC4868]",
   },
 ];
 
