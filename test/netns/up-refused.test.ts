@@ -46,4 +46,14 @@ describe("RFC 7296 s2.21.2, s1.3.1: `up` reports a refused Child SA", () => {
     const e = await upError();
     expect(e.message).toMatch(/Child SA site\/net failed: NO_PROPOSAL_CHOSEN/);
   });
+
+  it("TS_UNACCEPTABLE: up fails with the notify", async () => {
+    // gw-b now takes the ESP suite but protects another remote subnet than gw-a offers.
+    const b = readFileSync(pair.configB, "utf8").replace(/esp_proposals: .*/, "esp_proposals: aes128gcm16").replace('remote_ts: "198.18.1.0/24"', 'remote_ts: "198.18.9.0/24"');
+    expect(b).toContain("198.18.9.0/24");
+    writeFileSync(pair.configB, b, { mode: 0o600 });
+    await controlRequest(pair.gwB.controlPath, { op: "reload" });
+    const e = await upError();
+    expect(e.message).toMatch(/Child SA site\/net failed: TS_UNACCEPTABLE/);
+  });
 });
