@@ -84,7 +84,8 @@ export function formatListConns(conns: readonly ConnectionStatus[]): string {
       const chRekey = ch.rekeyTimeSeconds > 0 ? `rekeying every ${ch.rekeyTimeSeconds}s` : "no rekeying";
       // A life_time of 0 means no hard lifetime (rekey_time 0 and no life_time), not "expires at once".
       const chLife = ch.lifeTimeSeconds > 0 ? `expires after ${ch.lifeTimeSeconds}s` : "no expiry";
-      out.push(`  ${ch.name}: ${ch.mode}, ${chRekey}, ${chLife}, start action ${ch.startAction}`);
+      const after = [ch.dpdAction !== undefined && ch.dpdAction !== "clear" ? `, dpd action ${ch.dpdAction}` : "", ch.closeAction !== undefined && ch.closeAction !== "none" ? `, close action ${ch.closeAction}` : ""].join("");
+      out.push(`  ${ch.name}: ${ch.mode}, ${chRekey}, ${chLife}, start action ${ch.startAction}${after}`);
       out.push(`    esp proposals: ${ch.espProposals.join(", ")}`);
       out.push(`    local:  ${ch.localTs.join(" ")}`);
       out.push(`    remote: ${ch.remoteTs.join(" ")}`);

@@ -28,6 +28,8 @@ export function describeConnections(config: TsipsecConfig, ikeSaCount: (connecti
         name: ch.name,
         mode: ch.mode === "tunnel" ? "TUNNEL" : "TRANSPORT",
         startAction: ch.startAction,
+        ...(ch.dpdAction !== undefined ? { dpdAction: ch.dpdAction } : {}),
+        ...(ch.closeAction !== undefined ? { closeAction: ch.closeAction } : {}),
         rekeyTimeSeconds: ch.rekeyTimeSeconds,
         lifeTimeSeconds: ch.lifeTimeSeconds,
         espProposals: [...(written?.children[ch.name]?.espProposals ?? [])],

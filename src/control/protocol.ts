@@ -171,6 +171,9 @@ export interface ChildConfigStatus {
   name: string;
   mode: "TUNNEL" | "TRANSPORT";
   startAction: "none" | "start" | "trap";
+  /** After a dead peer / the peer's DELETE (children.<child>.dpd_action / close_action); absent = clear / none. */
+  dpdAction?: "clear" | "trap" | "restart";
+  closeAction?: "none" | "trap" | "start";
   rekeyTimeSeconds: number;
   lifeTimeSeconds: number;
   /** ESP proposals as configured, e.g. `aes128gcm16`. */

@@ -121,6 +121,21 @@ describe("formatListConns: lifetimes of 0 (swanctl: none)", () => {
   });
 });
 
+describe("formatListConns: dpd_action and close_action", () => {
+  const base: ConnectionStatus = {
+    name: "site-b", version: 2, localAddrs: ["192.0.2.1"], remoteAddrs: ["192.0.2.2"], localPort: 500, remotePort: 500,
+    proposals: ["default"], rekeyTimeSeconds: 14400, dpdDelaySeconds: 30, encap: false,
+    local: { auth: "psk", id: "192.0.2.1" }, remote: { auth: "psk", id: "192.0.2.2" },
+    children: [{ name: "net", mode: "TUNNEL", startAction: "start", dpdAction: "restart", closeAction: "trap", rekeyTimeSeconds: 0, lifeTimeSeconds: 0, espProposals: ["default"], localTs: ["dynamic"], remoteTs: ["dynamic"] }],
+    ikeSas: 0,
+  };
+  it("names the actions that do something; the defaults (clear, none) are not printed", () => {
+    expect(formatListConns([base])).toContain("  net: TUNNEL, no rekeying, no expiry, start action start, dpd action restart, close action trap\n");
+    const quiet: ConnectionStatus = { ...base, children: base.children.map((c) => ({ ...c, dpdAction: "clear" as const, closeAction: "none" as const })) };
+    expect(formatListConns([quiet])).toContain("  net: TUNNEL, no rekeying, no expiry, start action start\n");
+  });
+});
+
 describe("formatStats", () => {
   it("lists counters and only the drop reasons that happened", () => {
     const text = formatStats({

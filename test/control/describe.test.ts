@@ -44,6 +44,8 @@ describe("describeConnections", () => {
             name: "net",
             mode: "TUNNEL",
             startAction: "start",
+            dpdAction: "clear",
+            closeAction: "none",
             rekeyTimeSeconds: 3600,
             lifeTimeSeconds: 3960,
             espProposals: ["aes128gcm16"],
