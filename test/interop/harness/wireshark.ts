@@ -49,8 +49,8 @@ export interface Capture {
 
 /**
  * Starts tcpdump (`--immediate-mode -U`) on `ns`/`dev` writing `file`; resolves once it listens.
- * `bpf` is the capture filter: default `udp` (IKE on 500/4500 and ESP in UDP); tsipsec <-> tsipsec
- * without NAT sends plain ESP (IP protocol 50), so those tests pass `udp or esp`.
+ * `bpf` is the capture filter: default `udp` (IKE on 500/4500 and ESP in UDP, RFC 3948, which is
+ * all tsipsec sends); `udp or esp` also keeps plain ESP (IP protocol 50), so a test can assert there is none.
  */
 export async function startCapture(topology: Topology, ns: string, dev: string, file: string, bpf = "udp"): Promise<Capture> {
   const child: ChildProcess = topology.spawnIn(ns, "tcpdump", ["-i", dev, "-n", "--immediate-mode", "-U", "-s", "0", "-w", file, bpf]);
