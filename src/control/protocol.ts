@@ -16,6 +16,7 @@
  * The daemon implements {@link ControlHandler}; src/control/server.ts turns it into a socket
  * server; src/control/client.ts sends one request and waits for its response.
  */
+import type { IkeSaStatus } from "../ike/status.js";
 
 /** Bumped on an incompatible change to the request or response shapes. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -79,93 +80,8 @@ export const CONTROL_OPS: readonly ControlOp[] = ["up", "down", "rekey", "list-s
 // ---------------------------------------------------------------------------------------------
 // Status records (filled by the daemon)
 
-/** One end of an IKE SA. */
-export interface IkeSaEndpointStatus {
-  /** Identity as used in IDi/IDr, e.g. `192.0.2.1`, `gw-a.example`. */
-  id: string;
-  address: string;
-  port: number;
-  /**
-   * RFC 7296 s2.23 NAT detection. Local: the peer's NAT_DETECTION_DESTINATION_IP did not match
-   * our address, i.e. a NAT really is in front of us. Remote: the peer's NAT_DETECTION_SOURCE_IP
-   * did not match, i.e. a NAT in front of the peer OR a peer forcing UDP encapsulation (it sends
-   * a random hash; every tsipsec does, strongSwan with encap=yes): `list-sas` shows `[ENCAP]`.
-   */
-  behindNat: boolean;
-}
-
-/** swanctl-style IKE SA states. */
-export type IkeSaState = "CREATED" | "CONNECTING" | "ESTABLISHED" | "REKEYING" | "REKEYED" | "DELETING";
-
-/** swanctl-style Child SA states. */
-export type ChildSaState = "CREATED" | "INSTALLING" | "INSTALLED" | "REKEYING" | "REKEYED" | "DELETING";
-
-/** One Child SA, as `swanctl --list-sas` shows it under its IKE SA. */
-export interface ChildSaStatus {
-  /** Engine-unique Child SA id (ChildSaSpec.id). */
-  id: number;
-  /** The `children.<name>` it was created from. */
-  name: string;
-  /** Policy request id (stable per child config across rekeys). */
-  reqid: number;
-  state: ChildSaState;
-  mode: "TUNNEL" | "TRANSPORT";
-  protocol: "ESP" | "AH";
-  /** ESP in UDP (RFC 3948): printed as `TUNNEL-in-UDP`. */
-  udpEncapsulation: boolean;
-  /** strongSwan-style algorithm names: `AES_GCM_16-128`, `AES_CBC-256`, `CHACHA20_POLY1305-256`. */
-  encr: string;
-  /** e.g. `HMAC_SHA2_256_128`; absent for AEAD ciphers. */
-  integ?: string;
-  /** PFS group of the last CREATE_CHILD_SA, e.g. `ECP_256`; absent when none. */
-  ke?: string;
-  esn: boolean;
-  /** SPI we receive on, 8 lowercase hex digits. */
-  spiIn: string;
-  /** SPI we send with, 8 lowercase hex digits. */
-  spiOut: string;
-  bytesIn: number;
-  packetsIn: number;
-  bytesOut: number;
-  packetsOut: number;
-  /** Seconds since the last inbound/outbound packet; absent when none yet. */
-  lastInSecondsAgo?: number;
-  lastOutSecondsAgo?: number;
-  installedSecondsAgo: number;
-  /** Absent when no rekey is scheduled. */
-  rekeyInSeconds?: number;
-  /** Absent when there is no hard lifetime. */
-  expiresInSeconds?: number;
-  /** Traffic selectors in swanctl notation: `198.18.1.0/24`, `198.18.1.0/24[tcp/80]`. */
-  localTs: string[];
-  remoteTs: string[];
-}
-
-/** One IKE SA with its Child SAs (`swanctl --list-sas`). */
-export interface IkeSaStatus {
-  /** Engine-unique IKE SA id. */
-  id: number;
-  connection: string;
-  state: IkeSaState;
-  version: 2;
-  /** True when we initiated this IKE SA (printed as `_i*`). */
-  initiator: boolean;
-  /** IKE SA SPIs, 16 lowercase hex digits each. */
-  spiI: string;
-  spiR: string;
-  local: IkeSaEndpointStatus;
-  remote: IkeSaEndpointStatus;
-  /** strongSwan-style names: `AES_CBC-128`, `HMAC_SHA2_256_128` (absent for AEAD), `PRF_HMAC_SHA2_256`, `MODP_2048`. */
-  encr: string;
-  integ?: string;
-  prf: string;
-  ke: string;
-  /** Absent while not yet established. */
-  establishedSecondsAgo?: number;
-  rekeyInSeconds?: number;
-  children: ChildSaStatus[];
-}
-
+// The list-sas records are the engine's own status shapes (src/ike/status.ts), served as they are.
+export type { ChildSaState, ChildSaStatus, IkeSaEndpointStatus, IkeSaState, IkeSaStatus } from "../ike/status.js";
 /** One configured Child SA template (`swanctl --list-conns`). */
 export interface ChildConfigStatus {
   name: string;

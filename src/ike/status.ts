@@ -1,8 +1,8 @@
 /**
- * `swanctl --list-sas` for the engine: one status record per IKE SA with its Child SAs. The
- * shapes match src/control/protocol.ts (IkeSaStatus, ChildSaStatus) field for field so the daemon
- * can pass them through; the data plane's counters (bytes/packets) are not known here and are
- * reported as 0 for the daemon to fill in.
+ * `swanctl --list-sas` for the engine: one status record per IKE SA with its Child SAs. These
+ * are the shapes the control protocol serves (src/control/protocol.ts re-exports them); the data
+ * plane's counters (bytes/packets) are not known here and are reported as 0 for the daemon to
+ * fill in.
  */
 import type { Millis } from "./api.js";
 import type { ChildSa } from "./child-sa.js";
@@ -10,57 +10,88 @@ import type { IkeSa } from "./ike-sa.js";
 import { formatTs } from "./negotiation/traffic-selectors.js";
 import { keGroupName } from "./negotiation/proposals.js";
 
+/** One end of an IKE SA. */
 export interface IkeSaEndpointStatus {
+  /** Identity as used in IDi/IDr, e.g. `192.0.2.1`, `gw-a.example`. */
   id: string;
   address: string;
   port: number;
+  /**
+   * RFC 7296 s2.23 NAT detection. Local: the peer's NAT_DETECTION_DESTINATION_IP did not match
+   * our address, i.e. a NAT really is in front of us. Remote: the peer's NAT_DETECTION_SOURCE_IP
+   * did not match, i.e. a NAT in front of the peer OR a peer forcing UDP encapsulation (it sends
+   * a random hash; every tsipsec does, strongSwan with encap=yes): `list-sas` shows `[ENCAP]`.
+   */
   behindNat: boolean;
 }
 
-export type IkeSaStateName = "CREATED" | "CONNECTING" | "ESTABLISHED" | "REKEYING" | "REKEYED" | "DELETING";
-export type ChildSaStateName = "CREATED" | "INSTALLING" | "INSTALLED" | "REKEYING" | "REKEYED" | "DELETING";
+/** swanctl-style IKE SA states. */
+export type IkeSaState = "CREATED" | "CONNECTING" | "ESTABLISHED" | "REKEYING" | "REKEYED" | "DELETING";
 
+/** swanctl-style Child SA states. */
+export type ChildSaState = "CREATED" | "INSTALLING" | "INSTALLED" | "REKEYING" | "REKEYED" | "DELETING";
+
+/** One Child SA, as `swanctl --list-sas` shows it under its IKE SA. */
 export interface ChildSaStatus {
+  /** Engine-unique Child SA id (ChildSaSpec.id). */
   id: number;
+  /** The `children.<name>` it was created from. */
   name: string;
+  /** Policy request id (stable per child config across rekeys). */
   reqid: number;
-  state: ChildSaStateName;
+  state: ChildSaState;
   mode: "TUNNEL" | "TRANSPORT";
   protocol: "ESP" | "AH";
+  /** ESP in UDP (RFC 3948): printed as `TUNNEL-in-UDP`. */
   udpEncapsulation: boolean;
+  /** strongSwan-style algorithm names: `AES_GCM_16-128`, `AES_CBC-256`, `CHACHA20_POLY1305-256`. */
   encr: string;
+  /** e.g. `HMAC_SHA2_256_128`; absent for AEAD ciphers. */
   integ?: string;
+  /** PFS group of the last CREATE_CHILD_SA, e.g. `ECP_256`; absent when none. */
   ke?: string;
   esn: boolean;
+  /** SPI we receive on, 8 lowercase hex digits. */
   spiIn: string;
+  /** SPI we send with, 8 lowercase hex digits. */
   spiOut: string;
   bytesIn: number;
   packetsIn: number;
   bytesOut: number;
   packetsOut: number;
+  /** Seconds since the last inbound/outbound packet; absent when none yet. */
   lastInSecondsAgo?: number;
   lastOutSecondsAgo?: number;
   installedSecondsAgo: number;
+  /** Absent when no rekey is scheduled. */
   rekeyInSeconds?: number;
+  /** Absent when there is no hard lifetime. */
   expiresInSeconds?: number;
+  /** Traffic selectors in swanctl notation: `198.18.1.0/24`, `198.18.1.0/24[tcp/80]`. */
   localTs: string[];
   remoteTs: string[];
 }
 
+/** One IKE SA with its Child SAs (`swanctl --list-sas`). */
 export interface IkeSaStatus {
+  /** Engine-unique IKE SA id. */
   id: number;
   connection: string;
-  state: IkeSaStateName;
+  state: IkeSaState;
   version: 2;
+  /** True when we initiated this IKE SA (printed as `_i*`). */
   initiator: boolean;
+  /** IKE SA SPIs, 16 lowercase hex digits each. */
   spiI: string;
   spiR: string;
   local: IkeSaEndpointStatus;
   remote: IkeSaEndpointStatus;
+  /** strongSwan-style names: `AES_CBC-128`, `HMAC_SHA2_256_128` (absent for AEAD), `PRF_HMAC_SHA2_256`, `MODP_2048`. */
   encr: string;
   integ?: string;
   prf: string;
   ke: string;
+  /** Absent while not yet established. */
   establishedSecondsAgo?: number;
   rekeyInSeconds?: number;
   children: ChildSaStatus[];
@@ -74,7 +105,7 @@ export function strongswanEncrName(name: string, keyBytes: number): string {
 
 const secs = (ms: number): number => Math.max(0, Math.round(ms / 1000));
 
-function ikeState(sa: IkeSa): IkeSaStateName {
+function ikeState(sa: IkeSa): IkeSaState {
   switch (sa.state) {
     case "awaitingInitResponse":
     case "awaitingAuthResponse":
@@ -90,7 +121,7 @@ function ikeState(sa: IkeSa): IkeSaStateName {
   }
 }
 
-function childState(c: ChildSa): ChildSaStateName {
+function childState(c: ChildSa): ChildSaState {
   switch (c.state) {
     case "installed":
       return "INSTALLED";
