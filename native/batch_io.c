@@ -20,10 +20,12 @@
  *       -errno only when the first read failed with something other than EAGAIN.
  *   tunWriteBatch(fd, buf, desc, count) -> packets the kernel accepted whole
  *       desc[2i] = offset, desc[2i+1] = length.
- *   udpSendBatch(fd, buf, desc, count, addrs) -> datagrams sent
+ *   udpSendBatch(fd, buf, desc, count, addrs, gso = 0) -> datagrams sent
  *       desc[4i] = offset, [4i+1] = length, [4i+2] = index of a 32-byte sockaddr slot in addrs,
  *       [4i+3] <- status: 0 sent, 1 not attempted (socket buffer full: the caller may retry or
  *       queue elsewhere), -errno for a datagram the kernel refused (e.g. -ENETUNREACH).
+ *       gso = 1: runs of equal-size datagrams to one destination leave as one UDP_SEGMENT message
+ *       (UDP GSO: one trip through the stack, split at the device or the receiving socket).
  *   udpRecvBatch(fd, buf, slotBytes, desc, addrs, maxPackets) -> n | -errno
  *       datagram i is at buf[i*slotBytes], desc[2i] = length, desc[2i+1] = 1 when truncated;
  *       its source sockaddr is in addrs[i*32 .. i*32+32]. 0 when nothing was queued.
@@ -40,6 +42,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdint.h>
 #include <node_api.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -49,6 +53,9 @@
 #define ADDR_SLOT 32
 /* Datagrams per sendmmsg/recvmmsg system call (the kernel caps vlen at UIO_MAXIOV = 1024). */
 #define BATCH_CHUNK 64
+/* UDP GSO limits: segments per message (the kernel's UDP_MAX_SEGMENTS is 64 or more) and bytes. */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65000
 
 static napi_value throw_type(napi_env env, const char *msg) {
   napi_throw_type_error(env, "ERR_TSIPSEC_NATIVE", msg);
@@ -156,41 +163,86 @@ static socklen_t sockaddr_length(const unsigned char *slot) {
   return 0;
 }
 
+/* Once the kernel refused a UDP_SEGMENT message (no UDP GSO), every later batch sends plainly. */
+static int gso_unsupported = 0;
+
 static napi_value js_udp_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs)");
-  int fd, count;
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
+  int fd, count, gso = 0;
   unsigned char *buf, *addrs;
   size_t buf_len, desc_len, addrs_len;
   int32_t *desc;
   if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
-      !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 4 || !get_bytes(env, argv[4], &addrs, &addrs_len))
-    return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs)");
+      !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 4 || !get_bytes(env, argv[4], &addrs, &addrs_len) ||
+      (argc >= 6 && !get_int(env, argv[5], &gso)))
+    return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
+  if (gso_unsupported) gso = 0;
   struct mmsghdr msgs[BATCH_CHUNK];
   struct iovec iovs[BATCH_CHUNK];
-  int index[BATCH_CHUNK]; /* msgs[k] is packet index[k] */
+  int pindex[BATCH_CHUNK];          /* iovs[p] is packet pindex[p] */
+  int mfirst[BATCH_CHUNK], mcount[BATCH_CHUNK]; /* msgs[k] carries iovs[mfirst[k] .. +mcount[k]] */
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } cmsgs[BATCH_CHUNK];
   int sent = 0, i = 0, blocked = 0;
   for (int j = 0; j < count; j++) desc[4 * j + 3] = 1;
   while (i < count && !blocked) {
-    int k = 0;
-    for (; i < count && k < BATCH_CHUNK; i++) {
+    int k = 0, p = 0;
+    int32_t group_len = 0, group_slot = -1, group_bytes = 0;
+    for (; i < count && p < BATCH_CHUNK; i++) {
       int32_t off = desc[4 * i], len = desc[4 * i + 1], slot = desc[4 * i + 2];
       socklen_t alen = 0;
       if (slot >= 0 && (size_t)slot < addrs_len / ADDR_SLOT) alen = sockaddr_length(addrs + (size_t)slot * ADDR_SLOT);
-      if (!in_bounds(off, len, buf_len) || alen == 0) {
+      if (!in_bounds(off, len, buf_len) || alen == 0 || len == 0) {
         desc[4 * i + 3] = -EINVAL;
+        group_slot = -1; /* a gap ends the group */
         continue;
       }
-      iovs[k].iov_base = buf + off;
-      iovs[k].iov_len = (size_t)len;
+      iovs[p].iov_base = buf + off;
+      iovs[p].iov_len = (size_t)len;
+      pindex[p] = i;
+      /*
+       * UDP GSO (UDP_SEGMENT): consecutive datagrams to one destination, all of the first one's
+       * size except possibly a shorter last, leave as one message the kernel splits late. A group
+       * ends at a different destination or size, after a short datagram, at GSO_MAX_SEGMENTS, or
+       * before 64 KiB.
+       */
+      if (gso && k > 0 && slot == group_slot && len <= group_len && mcount[k - 1] < GSO_MAX_SEGMENTS &&
+          group_bytes + len <= GSO_MAX_BYTES) {
+        mcount[k - 1]++;
+        group_bytes += len;
+        msgs[k - 1].msg_hdr.msg_iovlen++;
+        if (len < group_len) group_slot = -1; /* only the last segment may be shorter */
+        p++;
+        continue;
+      }
       memset(&msgs[k], 0, sizeof msgs[k]);
       msgs[k].msg_hdr.msg_name = addrs + (size_t)slot * ADDR_SLOT;
       msgs[k].msg_hdr.msg_namelen = alen;
-      msgs[k].msg_hdr.msg_iov = &iovs[k];
+      msgs[k].msg_hdr.msg_iov = &iovs[p];
       msgs[k].msg_hdr.msg_iovlen = 1;
-      index[k] = i;
+      mfirst[k] = p;
+      mcount[k] = 1;
+      group_slot = slot;
+      group_len = len;
+      group_bytes = len;
       k++;
+      p++;
+    }
+    for (int m = 0; m < k; m++) {
+      if (mcount[m] < 2) continue;
+      struct msghdr *h = &msgs[m].msg_hdr;
+      h->msg_control = cmsgs[m].buf;
+      h->msg_controllen = sizeof cmsgs[m].buf;
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t seg = (uint16_t)iovs[mfirst[m]].iov_len;
+      memcpy(CMSG_DATA(c), &seg, sizeof seg);
     }
     int done = 0;
     while (done < k) {
@@ -202,13 +254,22 @@ static napi_value js_udp_send_batch(napi_env env, napi_callback_info info) {
           blocked = 1;
           break;
         }
-        /* sendmmsg reports an error only for the first datagram of the call: skip that one. */
-        desc[4 * index[done] + 3] = -errno;
+        int e = errno;
+        if (mcount[done] > 1 && (e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)) {
+          /* No UDP GSO here (or not for this route): stop using it; these stay "not attempted". */
+          gso_unsupported = 1;
+          blocked = 1;
+          break;
+        }
+        /* sendmmsg reports an error only for the first message of the call: skip that one. */
+        for (int q = 0; q < mcount[done]; q++) desc[4 * pindex[mfirst[done] + q] + 3] = -e;
         done++;
         continue;
       }
-      for (int m = 0; m < r; m++) desc[4 * index[done + m] + 3] = 0;
-      sent += r;
+      for (int m = done; m < done + r; m++) {
+        for (int q = 0; q < mcount[m]; q++) desc[4 * pindex[mfirst[m] + q] + 3] = 0;
+        sent += mcount[m];
+      }
       done += r;
     }
   }

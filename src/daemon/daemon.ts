@@ -310,7 +310,7 @@ class Daemon {
         },
         onError: (err, local) => log.net.warn({ local: `${local.address}:${local.port}`, err: err.message }, "UDP socket error"),
       },
-      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg), batchIo: this.#batchIo, watchReadable: nativeReadableWatcher(this.#native) },
+      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg), batchIo: this.#batchIo, watchReadable: nativeReadableWatcher(this.#native), udpGso: process.env["TSIPSEC_NO_UDP_GSO"] !== "1" },
     );
     log.net.info({ bound: this.#udp.bound.map((b) => `${b.address}:${b.port}`) }, "UDP sockets bound");
     // Likewise a live daemon on our control socket: refuse before creating the TUN or routes.

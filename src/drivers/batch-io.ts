@@ -26,8 +26,11 @@ export interface NativeBatchIo {
   tunReadBatch(fd: number, buf: Uint8Array, desc: Int32Array, maxPackets: number, maxPacketBytes: number): number;
   /** write(2) of each (desc[2i], desc[2i+1]) slice; returns how many the kernel took whole. */
   tunWriteBatch(fd: number, buf: Uint8Array, desc: Int32Array, count: number): number;
-  /** sendmmsg of (offset, length, address slot, status) quadruples; returns datagrams sent, statuses in desc[4i+3]. */
-  udpSendBatch(fd: number, buf: Uint8Array, desc: Int32Array, count: number, addrs: Uint8Array): number;
+  /**
+   * sendmmsg of (offset, length, address slot, status) quadruples; returns datagrams sent, statuses in desc[4i+3].
+   * `gso` 1: runs of equal-size datagrams to one destination go as one UDP_SEGMENT message (UDP GSO).
+   */
+  udpSendBatch(fd: number, buf: Uint8Array, desc: Int32Array, count: number, addrs: Uint8Array, gso?: number): number;
   /** recvmmsg into slots of `slotBytes`; desc[2i] = length, desc[2i+1] = truncated; sources in addrs. Returns the count (0: none) or -errno. */
   udpRecvBatch(fd: number, buf: Uint8Array, slotBytes: number, desc: Int32Array, addrs: Uint8Array, maxPackets: number): number;
   /** fcntl(F_DUPFD_CLOEXEC): a second fd number for the same socket, or -errno. */
@@ -93,6 +96,8 @@ export interface UdpSendBatchOptions {
   maxPackets?: number;
   /** Buffer bytes (default 256 KiB); a datagram larger than a quarter of it goes to `fallback` at once. */
   bufferBytes?: number;
+  /** UDP GSO (UDP_SEGMENT) for runs of equal-size datagrams to one peer (default false). */
+  gso?: boolean;
 }
 
 /**
@@ -118,6 +123,7 @@ export class UdpSendBatch {
   readonly #destPort: Int32Array;
   /** Encoded sockaddr per "address|port" (a gateway talks to few peers). */
   readonly #sockaddrCache = new Map<string, Uint8Array | null>();
+  readonly #gso: number;
   #count = 0;
   #used = 0;
   #scheduled = false;
@@ -130,6 +136,7 @@ export class UdpSendBatch {
     this.#fallback = fallback;
     this.#onError = onError;
     this.#max = opts.maxPackets ?? 64;
+    this.#gso = opts.gso === true ? 1 : 0;
     this.#buf = new Uint8Array(opts.bufferBytes ?? 256 * 1024);
     this.#desc = new Int32Array(this.#max * SEND_STRIDE);
     this.#addrs = new Uint8Array(this.#max * SOCKADDR_SLOT);
@@ -181,7 +188,7 @@ export class UdpSendBatch {
     this.#count = 0;
     this.#used = 0;
     this.calls++;
-    const sent = this.#io.udpSendBatch(this.#fd, this.#buf, this.#desc, n, this.#addrs);
+    const sent = this.#io.udpSendBatch(this.#fd, this.#buf, this.#desc, n, this.#addrs, this.#gso);
     if (sent === n) return;
     for (let i = 0; i < n; i++) {
       const status = this.#desc[i * SEND_STRIDE + 3] ?? 0;

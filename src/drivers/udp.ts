@@ -42,6 +42,8 @@ export interface UdpOptions {
    * (nativeReadableWatcher) reports them readable, instead of one dgram 'message' per datagram.
    */
   watchReadable?: FdWatcher;
+  /** With batchIo: UDP GSO (UDP_SEGMENT) for runs of equal-size ESP datagrams to one peer (default false). */
+  udpGso?: boolean;
 }
 
 export interface UdpHandlers {
@@ -150,7 +152,7 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
     const fd = isNatT && options.batchIo !== undefined ? udpSocketFd(b.socket) : undefined;
     if (fd !== undefined && options.batchIo !== undefined) {
       const socket = b.socket;
-      b.espBatch = new UdpSendBatch(options.batchIo, fd, (bytes, port, address) => socket.send(bytes, port, address, onSendError), () => counters.sendErrors++);
+      b.espBatch = new UdpSendBatch(options.batchIo, fd, (bytes, port, address) => socket.send(bytes, port, address, onSendError), () => counters.sendErrors++, { gso: options.udpGso === true });
     }
     /** One datagram; `reused`: `msg` is a view into a batch buffer (IKE gets a copy: the engine may keep it). */
     const deliver = (msg: Uint8Array, remote: UdpEndpoint, reused: boolean): void => {

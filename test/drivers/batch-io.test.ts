@@ -271,6 +271,41 @@ describe("udpSendBatch (sendmmsg) and udpRecvBatch (recvmmsg), RFC 3948 ESP-in-U
   });
 });
 
+describe("udpSendBatch with UDP GSO (UDP_SEGMENT): the receiver sees the same datagrams", () => {
+  it("splits runs of equal-size datagrams per destination back into the original datagrams, in order", async () => {
+    const from = await udpSocket();
+    const to1 = await udpSocket();
+    const to2 = await udpSocket();
+    // Runs: 10 x 1200 + a shorter 500 (one GSO message), 3 x 1200 to another peer, then sizes that grow.
+    const plan: Array<{ size: number; slot: number }> = [
+      ...Array.from({ length: 10 }, () => ({ size: 1200, slot: 0 })),
+      { size: 500, slot: 0 },
+      ...Array.from({ length: 3 }, () => ({ size: 1200, slot: 1 })),
+      { size: 100, slot: 0 },
+      { size: 200, slot: 0 },
+      { size: 200, slot: 0 },
+    ];
+    const packets = plan.map((p, i) => packet(i, p.size));
+    const { buf, desc: pairs } = pack(packets);
+    const desc = new Int32Array(packets.length * SEND_STRIDE);
+    const addrs = new Uint8Array(2 * SOCKADDR_SLOT);
+    encodeSockaddr("127.0.0.1", to1.address().port, addrs, 0);
+    encodeSockaddr("127.0.0.1", to2.address().port, addrs, SOCKADDR_SLOT);
+    plan.forEach((p, i) => {
+      desc[i * SEND_STRIDE] = pairs[2 * i] ?? 0;
+      desc[i * SEND_STRIDE + 1] = pairs[2 * i + 1] ?? 0;
+      desc[i * SEND_STRIDE + 2] = p.slot;
+    });
+    const got1 = collect(to1, 14);
+    const got2 = collect(to2, 3);
+    expect(batchIo().udpSendBatch(udpSocketFd(from) ?? -1, buf, desc, packets.length, addrs, 1)).toBe(packets.length);
+    for (let i = 0; i < packets.length; i++) expect(desc[i * SEND_STRIDE + 3]).toBe(0);
+    const [r1, r2] = await Promise.all([got1, got2]);
+    expect(r1.map((r) => Uint8Array.from(r.msg))).toEqual(packets.filter((_, i) => plan[i]?.slot === 0));
+    expect(r2.map((r) => Uint8Array.from(r.msg))).toEqual(packets.filter((_, i) => plan[i]?.slot === 1));
+  });
+});
+
 describe("UdpSendBatch (one sendmmsg per callback)", () => {
   it("queues datagrams and sends them all in one call when the current callback returns", async () => {
     const from = await udpSocket();
