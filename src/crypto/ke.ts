@@ -12,6 +12,7 @@ import { CryptoError, KeError } from "./errors.js";
 import type { Random } from "./random.js";
 import { Secret } from "./secret.js";
 import type { KeGroup, KeyExchange } from "./types.js";
+import { bytesToBigInt } from "../wire/hex.js";
 
 /**
  * Transform Type 4 (KE, "Diffie-Hellman group") by IANA id, on node:crypto.
@@ -141,9 +142,6 @@ function leftPad(b: Uint8Array, length: number): Uint8Array {
   return out;
 }
 
-function toBigInt(b: Uint8Array): bigint {
-  return b.length === 0 ? 0n : BigInt("0x" + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex"));
-}
 
 function isAllZero(b: Uint8Array): boolean {
   let acc = 0;
@@ -153,7 +151,7 @@ function isAllZero(b: Uint8Array): boolean {
 
 function modpGroup(id: number, spec: ModpSpec): KeGroup {
   const prime = getDiffieHellman(spec.openssl).getPrime();
-  const p = toBigInt(prime);
+  const p = bytesToBigInt(prime);
   const length = prime.length;
   const generator = Buffer.from([2]);
   const fromPrivate = (privateKey: Uint8Array): KeyExchange => {
@@ -170,7 +168,7 @@ function modpGroup(id: number, spec: ModpSpec): KeGroup {
         if (peerPublic.length !== length) {
           throw new KeError(id, spec.name, `Key Exchange Data is ${peerPublic.length} bytes, want ${length}`);
         }
-        const y = toBigInt(peerPublic);
+        const y = bytesToBigInt(peerPublic);
         if (y <= 1n || y >= p - 1n) throw new KeError(id, spec.name, "peer value outside 1 < y < p-1 (RFC 6989 s2.1)");
         let s: Uint8Array;
         try {

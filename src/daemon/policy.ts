@@ -2,6 +2,7 @@ import { addressRange, portRange, trafficSelector, type TrafficSelector as SpdSe
 import { formatIpAddress, type PacketSelector } from "../wire/ip.js";
 import { TsType } from "../wire/ike/constants.js";
 import type { TrafficSelector as IkeTs } from "../wire/ike/types.js";
+import { bigIntToBytes, bytesToBigInt } from "../wire/hex.js";
 
 /**
  * Translations between the IKE engine's traffic selectors (RFC 7296 s3.13.1: one side's address
@@ -45,20 +46,7 @@ export function spdSelectors(localTs: readonly IkeTs[], remoteTs: readonly IkeTs
   return out;
 }
 
-function toBig(a: Uint8Array): bigint {
-  let v = 0n;
-  for (const b of a) v = (v << 8n) | BigInt(b);
-  return v;
-}
 
-function fromBig(v: bigint, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  for (let i = len - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
 
 /**
  * The smallest list of CIDR blocks covering exactly the inclusive address range start..end (both 4
@@ -69,8 +57,8 @@ function fromBig(v: bigint, len: number): Uint8Array {
 export function rangeToCidrs(start: Uint8Array, end: Uint8Array): string[] {
   if (start.length !== end.length || (start.length !== 4 && start.length !== 16)) throw new RangeError("range bounds must both be IPv4 or both IPv6");
   const bits = start.length * 8;
-  let s = toBig(start);
-  const e = toBig(end);
+  let s = bytesToBigInt(start);
+  const e = bytesToBigInt(end);
   if (s > e) throw new RangeError("range start is after its end");
   const out: string[] = [];
   while (s <= e) {
@@ -82,7 +70,7 @@ export function rangeToCidrs(start: Uint8Array, end: Uint8Array): string[] {
       if ((s & mask) !== 0n || s + mask > e) break;
       size = next;
     }
-    out.push(`${formatIpAddress(fromBig(s, start.length))}/${bits - size}`);
+    out.push(`${formatIpAddress(bigIntToBytes(s, start.length))}/${bits - size}`);
     s += 1n << BigInt(size);
   }
   return out;
@@ -100,8 +88,8 @@ export function routesFor(ts: readonly IkeTs[]): string[] {
 
 /** True when `address` (text) lies inside one of the ranges of `ts`. */
 export function addressInTs(address: Uint8Array, ts: readonly IkeTs[]): boolean {
-  const a = toBig(address);
-  return ts.some((t) => isIpRange(t) && t.startAddress.length === address.length && toBig(t.startAddress) <= a && a <= toBig(t.endAddress));
+  const a = bytesToBigInt(address);
+  return ts.some((t) => isIpRange(t) && t.startAddress.length === address.length && bytesToBigInt(t.startAddress) <= a && a <= bytesToBigInt(t.endAddress));
 }
 
 /** Address bytes (4 or 16) of a packet selector's 32-bit words. */

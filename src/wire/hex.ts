@@ -30,3 +30,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Big-endian unsigned integer of `b` (empty = 0n): addresses in range arithmetic, MODP values. */
+export function bytesToBigInt(b: Uint8Array): bigint {
+  return b.length === 0 ? 0n : BigInt("0x" + toHex(b));
+}
+
+/** `v` as a big-endian unsigned integer of exactly `length` bytes (high bits beyond it dropped). */
+export function bigIntToBytes(v: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}

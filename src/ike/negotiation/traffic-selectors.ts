@@ -30,6 +30,7 @@
 import { formatIpAddress, parseIpAddress } from "../../wire/ip.js";
 import { IpProto, TsType } from "../../wire/ike/constants.js";
 import type { TrafficSelector } from "../../wire/ike/types.js";
+import { bigIntToBytes, bytesToBigInt } from "../../wire/hex.js";
 
 export class TsParseError extends Error {
   override readonly name = "TsParseError";
@@ -46,20 +47,7 @@ function isAnyPort(ts: TrafficSelector): boolean {
   return ts.startPort === 0 && ts.endPort === 65535;
 }
 
-function toBig(a: Uint8Array): bigint {
-  let v = 0n;
-  for (const b of a) v = (v << 8n) | BigInt(b);
-  return v;
-}
 
-function fromBig(v: bigint, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  for (let i = len - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
 
 function addrLen(type: number): number | undefined {
   return type === TsType.TS_IPV4_ADDR_RANGE ? 4 : type === TsType.TS_IPV6_ADDR_RANGE ? 16 : undefined;
@@ -81,8 +69,8 @@ export function tsIntersect(a: TrafficSelector, b: TrafficSelector): TrafficSele
   else if (b.ipProtocol === 0 || b.ipProtocol === a.ipProtocol) proto = a.ipProtocol;
   else return undefined;
   // Addresses.
-  const lo = maxBig(toBig(a.startAddress), toBig(b.startAddress));
-  const hi = minBig(toBig(a.endAddress), toBig(b.endAddress));
+  const lo = maxBig(bytesToBigInt(a.startAddress), bytesToBigInt(b.startAddress));
+  const hi = minBig(bytesToBigInt(a.endAddress), bytesToBigInt(b.endAddress));
   if (lo > hi) return undefined;
   // Ports (or ICMP type/code).
   let sp: number;
@@ -102,8 +90,8 @@ export function tsIntersect(a: TrafficSelector, b: TrafficSelector): TrafficSele
     ipProtocol: proto,
     startPort: sp,
     endPort: ep,
-    startAddress: fromBig(lo, len),
-    endAddress: fromBig(hi, len),
+    startAddress: bigIntToBytes(lo, len),
+    endAddress: bigIntToBytes(hi, len),
   };
 }
 
@@ -126,8 +114,8 @@ export function tsEquals(a: TrafficSelector, b: TrafficSelector): boolean {
     a.ipProtocol === b.ipProtocol &&
     a.startPort === b.startPort &&
     a.endPort === b.endPort &&
-    toBig(a.startAddress) === toBig(b.startAddress) &&
-    toBig(a.endAddress) === toBig(b.endAddress) &&
+    bytesToBigInt(a.startAddress) === bytesToBigInt(b.startAddress) &&
+    bytesToBigInt(a.endAddress) === bytesToBigInt(b.endAddress) &&
     a.startAddress.length === b.startAddress.length
   );
 }
@@ -200,7 +188,7 @@ export function tsFromCidr(cidr: string, proto = 0, ports?: number | readonly [n
     throw new TsParseError(`prefix length '${lenText ?? ""}' in '${cidr}' is not 0..${bits}`);
   }
   const hostMask = (1n << BigInt(bits - prefix)) - 1n;
-  const a = toBig(addr);
+  const a = bytesToBigInt(addr);
   const start = a & ~hostMask & ((1n << BigInt(bits)) - 1n);
   return makeTs(addr.length, start, start | hostMask, proto, ports);
 }
@@ -210,8 +198,8 @@ export function tsFromRange(start: string, end: string, proto = 0, ports?: numbe
   const s = parseAddr(start);
   const e = parseAddr(end);
   if (s.length !== e.length) throw new TsParseError(`range ${start}..${end} mixes IPv4 and IPv6`);
-  if (toBig(s) > toBig(e)) throw new TsParseError(`range ${start}..${end} is empty (start after end)`);
-  return makeTs(s.length, toBig(s), toBig(e), proto, ports);
+  if (bytesToBigInt(s) > bytesToBigInt(e)) throw new TsParseError(`range ${start}..${end} is empty (start after end)`);
+  return makeTs(s.length, bytesToBigInt(s), bytesToBigInt(e), proto, ports);
 }
 
 /** The selector of one packet (s2.9: the initiator may put it first in TSi/TSr). */
@@ -234,8 +222,8 @@ function makeTs(len: number, start: bigint, end: bigint, proto: number, ports: n
     ipProtocol: proto,
     startPort: sp,
     endPort: ep,
-    startAddress: fromBig(start, len),
-    endAddress: fromBig(end, len),
+    startAddress: bigIntToBytes(start, len),
+    endAddress: bigIntToBytes(end, len),
   };
 }
 
@@ -288,8 +276,8 @@ export function formatTs(ts: TrafficSelector): string {
   if (!wellFormed(ts)) {
     addr = `TS(${ts.type})`;
   } else {
-    const s = toBig(ts.startAddress);
-    const e = toBig(ts.endAddress);
+    const s = bytesToBigInt(ts.startAddress);
+    const e = bytesToBigInt(ts.endAddress);
     const p = prefixOf(s, e, ts.startAddress.length * 8);
     addr = p !== undefined ? `${formatIpAddress(ts.startAddress)}/${p}` : `${formatIpAddress(ts.startAddress)}..${formatIpAddress(ts.endAddress)}`;
   }
