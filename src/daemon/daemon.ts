@@ -22,7 +22,7 @@ import { KeyExporter } from "../drivers/key-export.js";
 import { openTun, type TunDevice } from "../drivers/tun-linux.js";
 import { nativeBatchIo } from "../drivers/batch-io.js";
 import { openUdp, type UdpDriver } from "../drivers/udp.js";
-import { createLoggers, setLevels, type Loggers } from "./log.js";
+import { createLoggers, flushLogs, setLevels, type Loggers } from "./log.js";
 import { actionAfterClose, closeCause, restartDelayMs } from "./close-action.js";
 import { clampMss, mssForMtu } from "./mss-clamp.js";
 import { addressInTs, routesFor, selectorAddress, spdSelectors, triggeringTs } from "./policy.js";
@@ -320,7 +320,7 @@ class Daemon {
     this.#mss4 = mssForMtu(this.#tun.mtu, 4);
     this.#mss6 = mssForMtu(this.#tun.mtu, 6);
     log.tun.info({ dev: this.#tun.name, mtu: this.#tun.mtu, clampMss: [this.#mss4, this.#mss6] }, "TUN device up");
-    this.#control = await startControlServer(controlPath, this.#controlHandler(), {
+    this.#control = await startControlServer(controlPath, flushingLogs(this.#controlHandler()), {
       onError: (m) => log.control.warn(m),
     });
     log.control.info({ path: controlPath }, "control socket listening");
@@ -1127,3 +1127,22 @@ class Daemon {
 }
 
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK };
+
+/**
+ * The handler with every answer leaving only after the log lines written so far (log.ts batches
+ * lines for up to 20 ms): what the control socket reports is already in the log.
+ */
+function flushingLogs(handler: ControlHandler): ControlHandler {
+  const wrapped: Record<string, (req: unknown) => Promise<unknown>> = {};
+  for (const [op, fn] of Object.entries(handler)) {
+    const call = fn as unknown as (req: unknown) => unknown;
+    wrapped[op] = async (req) => {
+      try {
+        return await call(req);
+      } finally {
+        flushLogs();
+      }
+    };
+  }
+  return wrapped as unknown as ControlHandler;
+}

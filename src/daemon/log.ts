@@ -73,6 +73,15 @@ class BatchedDestination {
 
 const pendingAtExit = new Set<BatchedDestination>();
 
+/**
+ * Writes every pending line now. The daemon calls it before a control answer leaves, so an
+ * operator (or a test) who sees a state change on the control socket finds its log lines already
+ * on stderr, as with unbuffered writes.
+ */
+export function flushLogs(): void {
+  for (const d of pendingAtExit) d.flush();
+}
+
 /** Builds the root logger and one child per subsystem. */
 export function createLoggers(options: LogOptions): Loggers {
   const dest = options.destination ?? 2;
