@@ -69,7 +69,7 @@ function indexedFiles(): Set<string> {
   return found;
 }
 
-describe("/work/shared/vectors/README.md: every data file is read by a test", () => {
+describe("shared/vectors/README.md: every data file is read by a test", () => {
   it("the walk finds the data files (the folder is where test/support/vectors.ts says)", () => {
     expect(dataFiles.length).toBeGreaterThan(40);
     expect(dataFiles).toContain("captures/captures-and-keys.json");
