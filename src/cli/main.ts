@@ -182,50 +182,26 @@ export async function main(argv: readonly string[], io: CliIo = DEFAULT_IO): Pro
       printAction(await ask(control, opts.ike === true ? { op: "rekey", ...t, ike: true } : { op: "rekey", ...t }));
     });
 
-  program
-    .command("list-sas")
-    .description("list IKE SAs and their Child SAs (like swanctl --list-sas)")
-    .option("--json", "machine-readable output")
-    .addOption(controlOption())
-    .addOption(configOption())
-    .action(async (opts: { control?: string; config?: string; json?: boolean }) => {
-      const control = controlOf(opts);
-      if (control === undefined) return;
-      const r = await ask(control, { op: "list-sas" });
-      if (r === undefined) return;
-      if (opts.json === true) json(r);
-      else io.stdout(r.length === 0 ? "no IKE SAs\n" : formatListSas(r));
-    });
-
-  program
-    .command("list-conns")
-    .description("list the loaded connections (like swanctl --list-conns)")
-    .option("--json", "machine-readable output")
-    .addOption(controlOption())
-    .addOption(configOption())
-    .action(async (opts: { control?: string; config?: string; json?: boolean }) => {
-      const control = controlOf(opts);
-      if (control === undefined) return;
-      const r = await ask(control, { op: "list-conns" });
-      if (r === undefined) return;
-      if (opts.json === true) json(r);
-      else io.stdout(r.length === 0 ? "no connections loaded\n" : formatListConns(r));
-    });
-
-  program
-    .command("stats")
-    .description("daemon counters (like swanctl --stats)")
-    .option("--json", "machine-readable output")
-    .addOption(controlOption())
-    .addOption(configOption())
-    .action(async (opts: { control?: string; config?: string; json?: boolean }) => {
-      const control = controlOf(opts);
-      if (control === undefined) return;
-      const r = await ask(control, { op: "stats" });
-      if (r === undefined) return;
-      if (opts.json === true) json(r);
-      else io.stdout(formatStats(r));
-    });
+  /** A read-only listing verb: ask the daemon, print JSON or the swanctl-like text. */
+  const listing = <K extends "list-sas" | "list-conns" | "stats">(op: K, description: string, format: (r: ControlResults[K]) => string): void => {
+    program
+      .command(op)
+      .description(description)
+      .option("--json", "machine-readable output")
+      .addOption(controlOption())
+      .addOption(configOption())
+      .action(async (opts: { control?: string; config?: string; json?: boolean }) => {
+        const control = controlOf(opts);
+        if (control === undefined) return;
+        const r = await ask(control, { op } as Extract<ControlRequest, { op: K }>);
+        if (r === undefined) return;
+        if (opts.json === true) json(r);
+        else io.stdout(format(r));
+      });
+  };
+  listing("list-sas", "list IKE SAs and their Child SAs (like swanctl --list-sas)", (r) => (r.length === 0 ? "no IKE SAs\n" : formatListSas(r)));
+  listing("list-conns", "list the loaded connections (like swanctl --list-conns)", (r) => (r.length === 0 ? "no connections loaded\n" : formatListConns(r)));
+  listing("stats", "daemon counters (like swanctl --stats)", formatStats);
 
   program
     .command("reload")
