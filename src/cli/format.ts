@@ -102,6 +102,7 @@ export function formatStats(s: Stats): string {
     `IKE SAs: ${s.ikeSas.total} total, ${s.ikeSas.halfOpen} half-open, ${s.ikeSas.established} established`,
     `Child SAs: ${s.childSas.installed} installed`,
     `IKE messages: ${s.ike.messagesIn} in, ${s.ike.messagesOut} out, ${s.ike.retransmits} retransmitted, ${s.ike.invalid} invalid`,
+    `IKE responses resent: ${s.ike.responsesResent ?? 0}, COOKIEs demanded: ${s.ike.cookiesDemanded ?? 0}, half-open refused: ${s.ike.halfOpenBlocked ?? 0}`,
     `ESP: ${s.esp.packetsIn} packets / ${s.esp.bytesIn} bytes in, ${s.esp.packetsOut} packets / ${s.esp.bytesOut} bytes out`,
   ];
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);

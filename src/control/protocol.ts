@@ -126,7 +126,16 @@ export interface Stats {
   connections: number;
   ikeSas: { total: number; halfOpen: number; established: number };
   childSas: { installed: number };
-  ike: { messagesIn: number; messagesOut: number; retransmits: number; invalid: number };
+  /** IKE datagrams and the engine's counters (RFC 7296 s2.1 retransmissions, s2.6 COOKIEs, half-open limit). */
+  ike: {
+    messagesIn: number;
+    messagesOut: number;
+    retransmits: number;
+    invalid: number;
+    responsesResent?: number;
+    cookiesDemanded?: number;
+    halfOpenBlocked?: number;
+  };
   esp: { packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number };
   /** Dropped packets by reason (e.g. `replay`, `icv`, `no-sa`, `policy`), counts. */
   drops: Record<string, number>;

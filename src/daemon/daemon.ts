@@ -1045,7 +1045,7 @@ class Daemon {
         established: sas.filter((s) => s.state === "ESTABLISHED").length,
       },
       childSas: { installed: this.#children.size },
-      ike: { messagesIn: udp?.ikeIn ?? 0, messagesOut: udp?.ikeOut ?? 0, retransmits: this.#engine.counters.retransmits, invalid: this.#engine.counters.invalid },
+      ike: { messagesIn: udp?.ikeIn ?? 0, messagesOut: udp?.ikeOut ?? 0, ...this.#engine.counters },
       esp: { packetsIn: this.#counters.espPacketsIn, packetsOut: this.#counters.espPacketsOut, bytesIn: this.#counters.espBytesIn, bytesOut: this.#counters.espBytesOut },
       drops,
     };

@@ -150,4 +150,17 @@ describe("formatStats", () => {
     expect(text).toContain("uptime: 3s\nconnections: 2 loaded\n");
     expect(text).toContain("drops: none\n");
   });
+
+  it("shows the engine's COOKIE, half-open and resent-response counters (RFC 7296 s2.1, s2.6)", () => {
+    const text = formatStats({
+      uptimeSeconds: 3,
+      connections: 1,
+      ikeSas: { total: 0, halfOpen: 0, established: 0 },
+      childSas: { installed: 0 },
+      ike: { messagesIn: 9, messagesOut: 9, retransmits: 1, invalid: 2, responsesResent: 3, cookiesDemanded: 4, halfOpenBlocked: 5 },
+      esp: { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 },
+      drops: {},
+    });
+    expect(text).toContain("IKE responses resent: 3, COOKIEs demanded: 4, half-open refused: 5\n");
+  });
 });

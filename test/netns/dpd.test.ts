@@ -45,6 +45,8 @@ describe("peer crash: INITIAL_CONTACT and dead peer detection (RFC 7296 s2.4)", 
       // The unanswered liveness checks were retransmitted before giving up (RFC 7296 s2.1, s2.4).
       const stats = await controlRequest(pair.gwB.controlPath, { op: "stats" });
       expect(stats.ike.retransmits).toBeGreaterThanOrEqual(1);
+      // The engine's other counters reach `stats` too (nothing was refused or resent here).
+      expect([stats.ike.cookiesDemanded, stats.ike.halfOpenBlocked]).toEqual([0, 0]);
       const route = await topo.exec(topo.ns.gwB, "ip", ["route", "get", topo.addresses.hostA.v4, "from", topo.addresses.hostB.v4, "iif", "lan0"], { allowFailure: true });
       expect(route.stdout).not.toMatch(/tsipsec0/);
       await new Promise((r) => setTimeout(r, 1000));
