@@ -15,11 +15,12 @@ import {
   type NativeAddon,
 } from "../../src/crypto/native/index.js";
 import { Secret } from "../../src/crypto/secret.js";
+import type { EncrAlgorithm } from "../../src/crypto/types.js";
 import { decapsulate, encapsulate, openPayload, sealPayload } from "../../src/ipsec/esp.js";
-import { dangerFixedIv, Sad, SecurityAssociation } from "../../src/ipsec/sad.js";
+import { Sad, SecurityAssociation } from "../../src/ipsec/sad.js";
 import { fromHex, toHex } from "../../src/wire/hex.js";
 import { encodeIpv4Header, parseIpAddress } from "../../src/wire/ip.js";
-import { readJson } from "../ipsec/support.js";
+import { chachaFile, chachaSa, gcmSa, gcmVectors } from "../support/esp-aead-vectors.js";
 
 // The native fast path (native/esp_aead.c via src/crypto/native/) against the pure node:crypto
 // transforms of src/crypto/encr.ts and the published ESP vectors:
@@ -148,45 +149,12 @@ describe("RFC 4106 / RFC 7634: native and pure paths give identical bytes", () =
   }
 });
 
-interface GcmCase {
-  id: string;
-  aes_key_bits: string;
-  keymat_ike: string;
-  spi: string;
-  esn: boolean;
-  seq_hi: string | null;
-  seq_lo: string;
-  iv: string;
-  plaintext: string;
-  plaintext_pad_length: string;
-  plaintext_next_header: string;
-  expected_esp_packet: string;
-}
-const gcm = readJson<{ vectors: GcmCase[] }>("esp/draft-mcgrew-gcm-test-01-aes-gcm-esp.json");
-
-function gcmSa(v: GcmCase, direction: "inbound" | "outbound"): SecurityAssociation {
-  const hi = v.esn && v.seq_hi ? parseInt(v.seq_hi, 16) : 0;
-  const lo = parseInt(v.seq_lo, 16);
-  const initial = direction === "outbound" ? (lo === 0 ? { hi: hi - 1, lo: 0xffffffff } : { hi, lo: lo - 1 }) : { hi, lo };
-  return new SecurityAssociation({
-    spi: parseInt(v.spi, 16),
-    direction,
-    mode: "tunnel",
-    encr: withNativeEncr(getEncr(20, Number(v.aes_key_bits)), addon),
-    encrKey: new Secret(fromHex(v.keymat_ike)),
-    esn: v.esn,
-    local: parseIpAddress("192.0.2.1"),
-    remote: parseIpAddress("192.0.2.2"),
-    ivSource: dangerFixedIv(fromHex(v.iv)),
-    initialSequence: initial,
-    now: 0,
-  });
-}
+const nativeEncr = (pure: EncrAlgorithm): EncrAlgorithm => withNativeEncr(pure, addon);
 
 describe("RFC 4106 s3-s5 AES-GCM ESP on the native path (draft-mcgrew-gcm-test-01)", () => {
-  for (const v of gcm.vectors) {
+  for (const v of gcmVectors) {
     it(`${v.id} (AES-${v.aes_key_bits}${v.esn ? ", ESN" : ""}): seal gives expected_esp_packet, open gives the plaintext, a flipped ICV bit is rejected`, () => {
-      const out = gcmSa(v, "outbound");
+      const out = gcmSa(v, "outbound", { encr: nativeEncr });
       expect(isNativeContext(out.encrContext!)).toBe(true);
       const pt = fromHex(v.plaintext);
       const payload = pt.subarray(0, pt.length - 2 - Number(v.plaintext_pad_length));
@@ -194,44 +162,21 @@ describe("RFC 4106 s3-s5 AES-GCM ESP on the native path (draft-mcgrew-gcm-test-0
       expect(typeof esp).not.toBe("string");
       expect(toHex(esp as Uint8Array)).toBe(v.expected_esp_packet);
 
-      const opened = openPayload(gcmSa(v, "inbound"), fromHex(v.expected_esp_packet));
+      const opened = openPayload(gcmSa(v, "inbound", { encr: nativeEncr }), fromHex(v.expected_esp_packet));
       if (typeof opened === "string") throw new Error(opened);
       expect(toHex(opened.plaintext)).toBe(v.plaintext);
       expect(opened.nextHeader).toBe(Number(v.plaintext_next_header));
 
       const bad = fromHex(v.expected_esp_packet);
       bad[bad.length - 1]! ^= 0x01;
-      expect(openPayload(gcmSa(v, "inbound"), bad)).toBe("ICV_FAILURE");
+      expect(openPayload(gcmSa(v, "inbound", { encr: nativeEncr }), bad)).toBe("ICV_FAILURE");
     });
   }
 });
 
-interface ChaChaCase {
-  id: string;
-  keymat: string;
-  spi: string;
-  seq: string;
-  iv: string;
-  inner_ip_packet: string;
-  expected_esp_packet: string;
-}
-const chacha = readJson<{ vectors: ChaChaCase[] }>("esp/rfc7634-chacha20-poly1305-esp.json");
-
 describe("RFC 7634 Appendix A ChaCha20-Poly1305 ESP on the native path", () => {
-  for (const v of chacha.vectors) {
-    const mk = (direction: "inbound" | "outbound"): SecurityAssociation =>
-      new SecurityAssociation({
-        spi: parseInt(v.spi, 16),
-        direction,
-        mode: "tunnel",
-        encr: withNativeEncr(getEncr(28), addon),
-        encrKey: new Secret(fromHex(v.keymat)),
-        local: parseIpAddress(direction === "outbound" ? "203.0.113.153" : "203.0.113.5"),
-        remote: parseIpAddress(direction === "outbound" ? "203.0.113.5" : "203.0.113.153"),
-        ivSource: dangerFixedIv(fromHex(v.iv)),
-        initialSequence: { hi: 0, lo: Number(v.seq) - (direction === "outbound" ? 1 : 0) },
-        now: 0,
-      });
+  for (const v of chachaFile.vectors) {
+    const mk = (direction: "inbound" | "outbound"): SecurityAssociation => chachaSa(v, direction, { encr: nativeEncr });
     it(`${v.id}: encapsulate gives expected_esp_packet; decapsulate gives the inner packet; tampering fails`, () => {
       expect(toHex(encapsulate(mk("outbound"), fromHex(v.inner_ip_packet)) as Uint8Array)).toBe(v.expected_esp_packet);
       expect(toHex(decapsulate(mk("inbound"), fromHex(v.expected_esp_packet)) as Uint8Array)).toBe(v.inner_ip_packet);

@@ -2,52 +2,12 @@ import { describe, expect, it } from "vitest";
 import { getEncr } from "../../src/crypto/encr.js";
 import { Secret } from "../../src/crypto/secret.js";
 import { decapsulate, encapsulate, openPayload, sealPayload } from "../../src/ipsec/esp.js";
-import { dangerFixedIv, SecurityAssociation } from "../../src/ipsec/sad.js";
+import type { SecurityAssociation } from "../../src/ipsec/sad.js";
 import { fromHex, toHex } from "../../src/wire/hex.js";
-import { parseIpAddress } from "../../src/wire/ip.js";
-import { readJson } from "../ipsec/support.js";
+import { chachaFile, chachaSa, gcmSa, gcmVectors, type GcmCase } from "../support/esp-aead-vectors.js";
 
-// Vectors: /work/shared/vectors/esp/draft-mcgrew-gcm-test-01-aes-gcm-esp.json (RFC 4106 ESP, incl. ESN)
-// and /work/shared/vectors/esp/rfc7634-chacha20-poly1305-esp.json (RFC 7634 Appendix A).
-
-interface GcmCase {
-  id: string;
-  aes_key_bits: string;
-  keymat_ike: string;
-  spi: string;
-  esn: boolean;
-  seq_hi: string | null;
-  seq_lo: string;
-  iv: string;
-  plaintext: string;
-  plaintext_pad_length: string;
-  plaintext_next_header: string;
-  expected_esp_packet: string;
-}
-const gcm = readJson<{ vectors: GcmCase[] }>("esp/draft-mcgrew-gcm-test-01-aes-gcm-esp.json");
-
-function gcmSa(v: GcmCase, direction: "inbound" | "outbound", esnOverride?: boolean, antiReplay = true): SecurityAssociation {
-  const esn = esnOverride ?? v.esn;
-  const hi = esn && v.seq_hi ? parseInt(v.seq_hi, 16) : 0;
-  const lo = parseInt(v.seq_lo, 16);
-  // Outbound: the counter is one before the vector's number. Inbound: the window top is the
-  // vector's number with nothing received, so ESN inference (RFC 4303 A2.2) picks the right high half.
-  const initial = direction === "outbound" ? (lo === 0 ? { hi: hi - 1, lo: 0xffffffff } : { hi, lo: lo - 1 }) : { hi, lo };
-  return new SecurityAssociation({
-    spi: parseInt(v.spi, 16),
-    direction,
-    mode: "tunnel",
-    encr: getEncr(20, Number(v.aes_key_bits)),
-    encrKey: new Secret(fromHex(v.keymat_ike)),
-    esn,
-    antiReplay,
-    local: parseIpAddress("192.0.2.1"),
-    remote: parseIpAddress("192.0.2.2"),
-    ivSource: dangerFixedIv(fromHex(v.iv)),
-    initialSequence: initial,
-    now: 0,
-  });
-}
+// Vectors: shared/vectors/esp/draft-mcgrew-gcm-test-01-aes-gcm-esp.json (RFC 4106 ESP, incl. ESN)
+// and shared/vectors/esp/rfc7634-chacha20-poly1305-esp.json (RFC 7634 Appendix A).
 
 function trailerless(v: GcmCase): Uint8Array {
   const pt = fromHex(v.plaintext);
@@ -55,7 +15,7 @@ function trailerless(v: GcmCase): Uint8Array {
 }
 
 describe("RFC 4106 s3-s5 AES-GCM ESP (draft-mcgrew-gcm-test-01)", () => {
-  for (const v of gcm.vectors) {
+  for (const v of gcmVectors) {
     const esnText = v.esn ? "ESN" : "32-bit seq";
     it(`${v.id} (AES-${v.aes_key_bits}, ${esnText}): sealing gives expected_esp_packet`, () => {
       const esp = sealPayload(gcmSa(v, "outbound"), trailerless(v), Number(v.plaintext_next_header));
@@ -88,50 +48,18 @@ describe("RFC 4106 s3-s5 AES-GCM ESP (draft-mcgrew-gcm-test-01)", () => {
     if (v.esn) {
       it(`${v.id}: the ESN high half is in the AAD: without ESN the same packet fails`, () => {
         // Anti-replay off so that a 32-bit sequence number 0 reaches the ICV check.
-        expect(openPayload(gcmSa(v, "inbound", true, false), fromHex(v.expected_esp_packet))).not.toBe("ICV_FAILURE");
-        expect(openPayload(gcmSa(v, "inbound", false, false), fromHex(v.expected_esp_packet))).toBe("ICV_FAILURE");
+        expect(openPayload(gcmSa(v, "inbound", { esn: true, antiReplay: false }), fromHex(v.expected_esp_packet))).not.toBe("ICV_FAILURE");
+        expect(openPayload(gcmSa(v, "inbound", { esn: false, antiReplay: false }), fromHex(v.expected_esp_packet))).toBe("ICV_FAILURE");
       });
     }
   }
 });
 
-interface ChaChaCase {
-  id: string;
-  keymat: string;
-  spi: string;
-  seq: string;
-  iv: string;
-  inner_ip_packet: string;
-  pad_length: string;
-  next_header: string;
-  expected_esp_packet: string;
-}
-interface Aead7539 {
-  id: string;
-  key: string;
-  nonce: string;
-  aad: string;
-  plaintext: string;
-  ciphertext: string;
-  tag: string;
-}
-const chacha = readJson<{ vectors: ChaChaCase[]; underlying_rfc7539_aead_vectors: Aead7539[] }>("esp/rfc7634-chacha20-poly1305-esp.json");
+const chacha = chachaFile;
 
 describe("RFC 7634 Appendix A ChaCha20-Poly1305 ESP (tunnel mode)", () => {
   for (const v of chacha.vectors) {
-    const mk = (direction: "inbound" | "outbound"): SecurityAssociation =>
-      new SecurityAssociation({
-        spi: parseInt(v.spi, 16),
-        direction,
-        mode: "tunnel",
-        encr: getEncr(28),
-        encrKey: new Secret(fromHex(v.keymat)),
-        local: parseIpAddress(direction === "outbound" ? "203.0.113.153" : "203.0.113.5"),
-        remote: parseIpAddress(direction === "outbound" ? "203.0.113.5" : "203.0.113.153"),
-        ivSource: dangerFixedIv(fromHex(v.iv)),
-        initialSequence: { hi: 0, lo: Number(v.seq) - (direction === "outbound" ? 1 : 0) },
-        now: 0,
-      });
+    const mk = (direction: "inbound" | "outbound"): SecurityAssociation => chachaSa(v, direction);
     it(`${v.id}: encapsulating the inner packet gives expected_esp_packet`, () => {
       expect(toHex(encapsulate(mk("outbound"), fromHex(v.inner_ip_packet)) as Uint8Array)).toBe(v.expected_esp_packet);
     });
