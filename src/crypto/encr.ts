@@ -171,6 +171,38 @@ function join(a: Uint8Array, b: Uint8Array, c?: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The parts of an AEAD cipher/decipher object that sealing and opening use (GCM, CCM, ChaCha20-Poly1305). */
+interface AeadSealer {
+  update(data: Uint8Array): Buffer;
+  final(): Buffer;
+  getAuthTag(): Buffer;
+}
+interface AeadOpener {
+  update(data: Uint8Array): Buffer;
+  final(): Buffer;
+}
+
+/** Encrypts `plaintext` after the AAD was set and returns ciphertext || ICV. */
+function seal(c: AeadSealer, plaintext: Uint8Array): Uint8Array {
+  const ct = c.update(plaintext);
+  c.final();
+  return join(ct, c.getAuthTag());
+}
+
+/**
+ * Decrypts `body` after the tag and AAD were set; null when the ICV does not verify (Node reports
+ * it from final(); for CCM the check itself runs inside update()), never an exception for peer data.
+ */
+function open(d: AeadOpener, body: Uint8Array): Uint8Array | null {
+  try {
+    const pt = d.update(body);
+    d.final();
+    return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
+  } catch {
+    return null;
+  }
+}
+
 class NullContext implements EncrContext {
   encrypt(_iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
     return plaintext.slice();
@@ -268,9 +300,7 @@ class GcmContext implements EncrContext {
     checkIv(this.spec, iv);
     const c = createCipheriv(this.cipher, this.key, this.nonce.with(iv), this.options);
     c.setAAD(aad);
-    const ct = c.update(plaintext);
-    c.final();
-    return join(ct, c.getAuthTag());
+    return seal(c, plaintext);
   }
 
   decrypt(iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null {
@@ -280,13 +310,7 @@ class GcmContext implements EncrContext {
     const d = createDecipheriv(this.cipher, this.key, this.nonce.with(iv), this.options);
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad);
-    try {
-      const pt = d.update(ciphertext.subarray(0, split));
-      d.final();
-      return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
-    } catch {
-      return null;
-    }
+    return open(d, ciphertext.subarray(0, split));
   }
 }
 
@@ -355,9 +379,7 @@ class CcmContext implements EncrContext {
     checkIv(this.spec, iv);
     const c = createCipheriv(this.cipher, this.key, this.nonce.with(iv), this.options);
     c.setAAD(aad, { plaintextLength: plaintext.length });
-    const ct = c.update(plaintext);
-    c.final();
-    return join(ct, c.getAuthTag());
+    return seal(c, plaintext);
   }
 
   decrypt(iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null {
@@ -368,13 +390,7 @@ class CcmContext implements EncrContext {
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad, { plaintextLength: split });
     // OpenSSL checks the CCM tag inside update(); Node reports the failure from final().
-    try {
-      const pt = d.update(ciphertext.subarray(0, split));
-      d.final();
-      return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
-    } catch {
-      return null;
-    }
+    return open(d, ciphertext.subarray(0, split));
   }
 }
 
@@ -393,9 +409,7 @@ class ChaChaContext implements EncrContext {
     checkIv(this.spec, iv);
     const c = createCipheriv("chacha20-poly1305", this.key, this.nonce.with(iv), TAG16_OPTIONS);
     c.setAAD(aad, { plaintextLength: plaintext.length });
-    const ct = c.update(plaintext);
-    c.final();
-    return join(ct, c.getAuthTag());
+    return seal(c, plaintext);
   }
 
   decrypt(iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null {
@@ -404,12 +418,6 @@ class ChaChaContext implements EncrContext {
     const d = createDecipheriv("chacha20-poly1305", this.key, this.nonce.with(iv), TAG16_OPTIONS);
     d.setAuthTag(ciphertext.subarray(split));
     d.setAAD(aad, { plaintextLength: split });
-    try {
-      const pt = d.update(ciphertext.subarray(0, split));
-      d.final();
-      return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
-    } catch {
-      return null;
-    }
+    return open(d, ciphertext.subarray(0, split));
   }
 }
