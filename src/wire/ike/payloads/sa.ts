@@ -59,7 +59,12 @@ export function decodeSa(r: Reader, critical: boolean): PayloadOf<33> {
   return { type: 33, critical, proposals };
 }
 
-function decodeProposal(r: Reader, field: string): Proposal {
+/**
+ * The 4-byte header shared by proposal and transform substructures (RFC 7296 s3.3.1, s3.3.2):
+ * "Last Substruc" (0 = last, `more` = another follows) checked against the bytes that follow,
+ * reserved, length (>= 8). Returns a reader over the substructure's body.
+ */
+function decodeSubstructure(r: Reader, field: string, more: number, following: "bytes" | "transforms"): Reader {
   const start = r.offset;
   const last = r.u8(`${field}.lastSubstruc`);
   r.skip(1, `${field}.reserved`);
@@ -67,12 +72,17 @@ function decodeProposal(r: Reader, field: string): Proposal {
   if (length < 8) throw r.error(`${field}.length`, `${length} is less than 8`, start + 2);
   const body = r.sub(length - 4, `${field}.length`);
   if (last === LAST) {
-    if (r.remaining !== 0) throw r.error(`${field}.lastSubstruc`, "0 (last) but more bytes follow", start);
-  } else if (last === MORE_PROPOSALS) {
-    if (r.remaining === 0) throw r.error(`${field}.lastSubstruc`, "2 (more) but nothing follows", start);
+    if (r.remaining !== 0) throw r.error(`${field}.lastSubstruc`, `0 (last) but more ${following} follow`, start);
+  } else if (last === more) {
+    if (r.remaining === 0) throw r.error(`${field}.lastSubstruc`, `${more} (more) but nothing follows`, start);
   } else {
-    throw r.error(`${field}.lastSubstruc`, `${last} is neither 0 nor 2`, start);
+    throw r.error(`${field}.lastSubstruc`, `${last} is neither 0 nor ${more}`, start);
   }
+  return body;
+}
+
+function decodeProposal(r: Reader, field: string): Proposal {
+  const body = decodeSubstructure(r, field, MORE_PROPOSALS, "bytes");
   const number = body.u8(`${field}.number`);
   const protocol = body.u8(`${field}.protocol`);
   const spiSize = body.u8(`${field}.spiSize`);
@@ -90,19 +100,7 @@ function decodeProposal(r: Reader, field: string): Proposal {
 }
 
 function decodeTransform(r: Reader, field: string): Transform {
-  const start = r.offset;
-  const last = r.u8(`${field}.lastSubstruc`);
-  r.skip(1, `${field}.reserved`);
-  const length = r.u16(`${field}.length`);
-  if (length < 8) throw r.error(`${field}.length`, `${length} is less than 8`, start + 2);
-  const body = r.sub(length - 4, `${field}.length`);
-  if (last === LAST) {
-    if (r.remaining !== 0) throw r.error(`${field}.lastSubstruc`, "0 (last) but more transforms follow", start);
-  } else if (last === MORE_TRANSFORMS) {
-    if (r.remaining === 0) throw r.error(`${field}.lastSubstruc`, "3 (more) but nothing follows", start);
-  } else {
-    throw r.error(`${field}.lastSubstruc`, `${last} is neither 0 nor 3`, start);
-  }
+  const body = decodeSubstructure(r, field, MORE_TRANSFORMS, "transforms");
   const type = body.u8(`${field}.type`);
   body.skip(1, `${field}.reserved`);
   const id = body.u16(`${field}.id`);
