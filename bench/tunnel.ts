@@ -61,22 +61,24 @@ function connection(side: "a" | "b"): SwanConnection {
   };
 }
 
-/** CPU ticks (utime + stime) of every process in namespace `ns`. */
-async function namespaceTicks(_topo: Topology, ns: string): Promise<number> {
+/** CPU ticks (utime + stime) of every process in namespace `ns`; `sys` is the stime part. */
+async function namespaceTicks(_topo: Topology, ns: string): Promise<{ total: number; sys: number }> {
   const r = await run("ip", ["netns", "pids", ns], { allowFailure: true }).catch(() => undefined);
   const pids = (r?.stdout ?? "").split(/\s+/).filter((p) => /^\d+$/.test(p));
   let ticks = 0;
+  let sys = 0;
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       // After "pid (comm) ": state is field 3, utime field 14, stime field 15 (proc(5)).
       ticks += Number(fields[11]) + Number(fields[12]);
+      sys += Number(fields[12]);
     } catch {
       // the process exited between listing and reading
     }
   }
-  return ticks;
+  return { total: ticks, sys };
 }
 
 /** Kernel drop counters of a namespace: UDP receive-buffer overflows and per-link TX/RX drops. */
@@ -124,6 +126,9 @@ interface TcpRound {
   retransmits: number;
   cpuA: number;
   cpuB: number;
+  /** Kernel (stime) part of cpuA / cpuB, % of one core. */
+  sysA: number;
+  sysB: number;
   /** Time the gateway's threads were runnable but waiting for a CPU (/proc/PID/task/TID/schedstat), % of the round. */
   runqueueWaitA: number;
   runqueueWaitB: number;
@@ -186,8 +191,10 @@ async function tcpRound(topo: Topology): Promise<TcpRound> {
   return {
     mbps: (j.end?.sum_received?.bits_per_second ?? 0) / 1e6,
     retransmits: j.end?.sum_sent?.retransmits ?? 0,
-    cpuA: ((a1 - a0) / CLK_TCK / wall) * 100,
-    cpuB: ((b1 - b0) / CLK_TCK / wall) * 100,
+    cpuA: ((a1.total - a0.total) / CLK_TCK / wall) * 100,
+    cpuB: ((b1.total - b0.total) / CLK_TCK / wall) * 100,
+    sysA: ((a1.sys - a0.sys) / CLK_TCK / wall) * 100,
+    sysB: ((b1.sys - b0.sys) / CLK_TCK / wall) * 100,
     runqueueWaitA: ((wa1 - wa0) / 1e9 / wall) * 100,
     runqueueWaitB: ((wb1 - wb0) / 1e9 / wall) * 100,
   };
@@ -253,7 +260,7 @@ async function measureTraffic(topo: Topology, name: string): Promise<Omit<Config
     const tcp: TcpRound[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const t = await tcpRound(topo);
-      console.log(`  ${name} TCP round ${i + 1}: ${fmt(t.mbps, 0)} Mbit/s, gw-a ${fmt(t.cpuA, 0)}% gw-b ${fmt(t.cpuB, 0)}% CPU, run-queue wait ${fmt(t.runqueueWaitA, 0)}%/${fmt(t.runqueueWaitB, 0)}%, ${t.retransmits} retransmits`);
+      console.log(`  ${name} TCP round ${i + 1}: ${fmt(t.mbps, 0)} Mbit/s, gw-a ${fmt(t.cpuA, 0)}% (sys ${fmt(t.sysA, 0)}%) gw-b ${fmt(t.cpuB, 0)}% (sys ${fmt(t.sysB, 0)}%) CPU, run-queue wait ${fmt(t.runqueueWaitA, 0)}%/${fmt(t.runqueueWaitB, 0)}%, ${t.retransmits} retransmits`);
       tcp.push(t);
     }
     const udp = await udpRun(topo);
@@ -343,6 +350,10 @@ async function tsipsec(topo: Topology, pure: boolean): Promise<ConfigResult> {
     const r = await measure(topo, name);
     const sa = await controlRequest(a.controlPath, { op: "stats" }, 10_000).catch(() => undefined);
     const sb = await controlRequest(b.controlPath, { op: "stats" }, 10_000).catch(() => undefined);
+    for (const [gw, st] of [["gw-a", sa], ["gw-b", sb]] as const) {
+      const t = st?.tun;
+      if (t !== undefined) console.log(`  ${name} ${gw} TUN: offload ${t.offload ? "on" : "off"}, ${t.packetsRead} read (${t.tsoFramesRead} TSO frames), ${t.packetsWritten} written (${t.gsoPacketsWritten} in ${t.gsoFramesWritten} GSO frames)`);
+    }
     const nativeLine = a.grepLog(/native/i)[0];
     return { ...r, espDrops: { a: espDropsOf(sa), b: espDropsOf(sb) }, ...(nativeLine !== undefined ? { note: nativeLine.slice(0, 200) } : {}) };
   } catch (e) {

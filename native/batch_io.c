@@ -29,6 +29,27 @@
  *   udpRecvBatch(fd, buf, slotBytes, desc, addrs, maxPackets) -> n | -errno
  *       datagram i is at buf[i*slotBytes], desc[2i] = length, desc[2i+1] = 1 when truncated;
  *       its source sockaddr is in addrs[i*32 .. i*32+32]. 0 when nothing was queued.
+ *       With `segs` (Int32Array): segs[i] = the UDP_GRO segment size of a coalesced datagram (its
+ *       slot holds consecutive datagrams of that size, the last possibly shorter), 0 otherwise.
+ *   udpSetGro(fd, on) -> 0 | -errno
+ *       setsockopt(UDP_GRO): the kernel queues a run of same-size datagrams of one flow (or a UDP
+ *       GSO send arriving whole) as one, instead of splitting it before the socket.
+ *   tunSetOffload(fd, flags) -> 0 | -errno
+ *       ioctl(TUNSETOFFLOAD, flags) on a TUN opened with IFF_VNET_HDR (TUN_F_CSUM | TUN_F_TSO4 | ...).
+ *   tunReadOffload(fd, buf, desc, maxPackets, frame, state) -> n | -errno
+ *       tunReadBatch for a TUN with IFF_VNET_HDR: each frame read into `frame` (>= 65545 bytes) is
+ *       split into plain IP packets in buf/desc by vnet_split (tun_offload.h): TSO frames become
+ *       segments, partial checksums are completed. state (Int32Array of 5): [0] bytes of a frame
+ *       not fully emitted yet (kept in `frame` for the next call), [1] its next segment,
+ *       [2] frames read, [3] TSO frames among them, [4] malformed frames dropped (counters only grow).
+ *   tunWriteOffload(fd, buf, desc, count, scratch, state) -> packets the kernel accepted whole
+ *       tunWriteBatch for a TUN with IFF_VNET_HDR: vnet_coalesce turns runs of TCP segments of one
+ *       flow into GSO frames (scratch >= 65545 bytes). state (Int32Array of 3): [0] frames
+ *       written, [1] packets that went inside a GSO frame, [2] GSO frames (counters only grow).
+ *   vnetSplit(frame, frameLen, out, desc, state) / vnetCoalesce(buf, desc, count, out, outDesc)
+ *       The two steps alone, for tests: vnetSplit -> packets emitted (state [0] next segment,
+ *       [1] 1 = done / 0 = out of room / -1 = malformed); vnetCoalesce -> frames written into
+ *       `out` packed, outDesc[3k..] = offset, length, packets inside.
  *   dupFd(fd) -> new fd (close-on-exec) | -errno
  *   closeFd(fd) -> 0 | -errno
  *       A second descriptor of a UDP socket gets its own uv_poll watcher: libuv allows one watcher
@@ -49,6 +70,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/if_tun.h>
+
+#include "tun_offload.h"
 
 #define ADDR_SLOT 32
 /* Datagrams per sendmmsg/recvmmsg system call (the kernel caps vlen at UIO_MAXIOV = 1024). */
@@ -153,6 +178,156 @@ static napi_value js_tun_write_batch(napi_env env, napi_callback_info info) {
     if (r == len) ok++;
   }
   return int_result(env, ok);
+}
+
+static napi_value js_tun_set_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int fd, flags;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !get_int(env, argv[0], &fd) || !get_int(env, argv[1], &flags))
+    return throw_type(env, "tunSetOffload(fd, flags)");
+  return int_result(env, ioctl(fd, TUNSETOFFLOAD, (unsigned int)flags) < 0 ? -errno : 0);
+}
+
+static napi_value js_tun_read_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  const char *usage = "tunReadOffload(fd, buf, desc, maxPackets, frame, state)";
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return throw_type(env, usage);
+  int fd, max_packets;
+  unsigned char *buf, *frame;
+  size_t buf_len, desc_len, frame_cap, state_len;
+  int32_t *desc, *state;
+  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
+      !get_int(env, argv[3], &max_packets) || max_packets < 0 || !get_bytes(env, argv[4], &frame, &frame_cap) || frame_cap < VNET_FRAME_MAX ||
+      !get_i32(env, argv[5], &state, &state_len) || state_len < 5 || state[0] < 0 || (size_t)state[0] > frame_cap)
+    return throw_type(env, usage);
+  if ((size_t)max_packets > desc_len / 2) max_packets = (int)(desc_len / 2);
+  size_t off = 0;
+  int n = 0;
+  for (;;) {
+    if (state[0] > 0) {
+      int next = state[1];
+      int r = vnet_split(frame, (size_t)state[0], &next, buf, buf_len, &off, desc, max_packets, &n);
+      if (r == 0) {
+        state[1] = next;
+        break; /* out of room: the rest of this frame comes with the next call */
+      }
+      if (r < 0) state[4]++;
+      state[0] = 0;
+      state[1] = 0;
+    }
+    if (n >= max_packets) break;
+    ssize_t r = read(fd, frame, frame_cap);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (n == 0 && errno != EAGAIN && errno != EWOULDBLOCK) return int_result(env, -errno);
+      break;
+    }
+    if (r == 0) break;
+    state[2]++;
+    if (r > VNET_HDR_LEN && (frame[1] & ~0x80) != 0) state[3]++;
+    state[0] = (int32_t)r;
+    state[1] = 0;
+  }
+  return int_result(env, n);
+}
+
+typedef struct {
+  int fd;
+  int ok;
+  int32_t *state;
+} tun_write_ctx;
+
+static int tun_write_frame(void *c, const uint8_t *frame, size_t len, int packets) {
+  tun_write_ctx *w = c;
+  ssize_t r;
+  do r = write(w->fd, frame, len);
+  while (r < 0 && errno == EINTR);
+  if (r == (ssize_t)len) {
+    w->ok += packets;
+    w->state[0]++;
+    if (packets > 1) {
+      w->state[1] += packets;
+      w->state[2]++;
+    }
+  }
+  return 1;
+}
+
+static napi_value js_tun_write_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  const char *usage = "tunWriteOffload(fd, buf, desc, count, scratch, state)";
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return throw_type(env, usage);
+  int fd, count;
+  unsigned char *buf, *scratch;
+  size_t buf_len, desc_len, scratch_len, state_len;
+  int32_t *desc, *state;
+  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
+      !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 2 || !get_bytes(env, argv[4], &scratch, &scratch_len) ||
+      scratch_len < VNET_FRAME_MAX || !get_i32(env, argv[5], &state, &state_len) || state_len < 3)
+    return throw_type(env, usage);
+  tun_write_ctx w = {fd, 0, state};
+  vnet_coalesce(buf, buf_len, desc, count, scratch, tun_write_frame, &w);
+  return int_result(env, w.ok);
+}
+
+static napi_value js_vnet_split(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  const char *usage = "vnetSplit(frame, frameLen, out, desc, state)";
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, usage);
+  unsigned char *frame, *out;
+  size_t frame_cap, out_len, desc_len, state_len;
+  int32_t *desc, *state;
+  int frame_len;
+  if (!get_bytes(env, argv[0], &frame, &frame_cap) || !get_int(env, argv[1], &frame_len) || frame_len < 0 || (size_t)frame_len > frame_cap ||
+      !get_bytes(env, argv[2], &out, &out_len) || !get_i32(env, argv[3], &desc, &desc_len) || !get_i32(env, argv[4], &state, &state_len) ||
+      state_len < 2 || state[0] < 0)
+    return throw_type(env, usage);
+  size_t off = 0;
+  int n = 0, next = state[0];
+  state[1] = vnet_split(frame, (size_t)frame_len, &next, out, out_len, &off, desc, (int)(desc_len / 2), &n);
+  state[0] = next;
+  return int_result(env, n);
+}
+
+typedef struct {
+  unsigned char *out;
+  size_t cap, off;
+  int32_t *desc;
+  size_t desc_cap, n;
+} collect_ctx;
+
+static int collect_frame(void *c, const uint8_t *frame, size_t len, int packets) {
+  collect_ctx *k = c;
+  if (k->n >= k->desc_cap || len > k->cap - k->off) return 0;
+  memcpy(k->out + k->off, frame, len);
+  k->desc[3 * k->n] = (int32_t)k->off;
+  k->desc[3 * k->n + 1] = (int32_t)len;
+  k->desc[3 * k->n + 2] = packets;
+  k->n++;
+  k->off += len;
+  return 1;
+}
+
+static napi_value js_vnet_coalesce(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  const char *usage = "vnetCoalesce(buf, desc, count, out, outDesc)";
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, usage);
+  unsigned char *buf, *out;
+  size_t buf_len, desc_len, out_len, odesc_len;
+  int32_t *desc, *odesc;
+  int count;
+  if (!get_bytes(env, argv[0], &buf, &buf_len) || !get_i32(env, argv[1], &desc, &desc_len) || !get_int(env, argv[2], &count) || count < 0 ||
+      (size_t)count > desc_len / 2 || !get_bytes(env, argv[3], &out, &out_len) || !get_i32(env, argv[4], &odesc, &odesc_len))
+    return throw_type(env, usage);
+  static uint8_t scratch[VNET_FRAME_MAX];
+  collect_ctx k = {out, out_len, 0, odesc, odesc_len / 3, 0};
+  vnet_coalesce(buf, buf_len, desc, count, scratch, collect_frame, &k);
+  return int_result(env, (int)k.n);
 }
 
 static socklen_t sockaddr_length(const unsigned char *slot) {
@@ -276,25 +451,49 @@ static napi_value js_udp_send_batch(napi_env env, napi_callback_info info) {
   return int_result(env, sent);
 }
 
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+static napi_value js_udp_set_gro(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int fd, on;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !get_int(env, argv[0], &fd) || !get_int(env, argv[1], &on))
+    return throw_type(env, "udpSetGro(fd, on)");
+  return int_result(env, setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) < 0 ? -errno : 0);
+}
+
 static napi_value js_udp_recv_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return throw_type(env, "udpRecvBatch(fd, buf, slotBytes, desc, addrs, maxPackets)");
+  size_t argc = 7;
+  napi_value argv[7];
+  const char *usage = "udpRecvBatch(fd, buf, slotBytes, desc, addrs, maxPackets, segs?)";
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return throw_type(env, usage);
   int fd, slot_bytes, max_packets;
   unsigned char *buf, *addrs;
-  size_t buf_len, desc_len, addrs_len;
-  int32_t *desc;
+  size_t buf_len, desc_len, addrs_len, segs_len = 0;
+  int32_t *desc, *segs = NULL;
   if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_int(env, argv[2], &slot_bytes) || slot_bytes <= 0 ||
       !get_i32(env, argv[3], &desc, &desc_len) || !get_bytes(env, argv[4], &addrs, &addrs_len) || !get_int(env, argv[5], &max_packets) || max_packets < 0)
-    return throw_type(env, "udpRecvBatch(fd, buf, slotBytes, desc, addrs, maxPackets)");
+    return throw_type(env, usage);
+  if (argc >= 7) {
+    napi_valuetype t;
+    if (napi_typeof(env, argv[6], &t) != napi_ok) return throw_type(env, usage);
+    if (t != napi_undefined && !get_i32(env, argv[6], &segs, &segs_len)) return throw_type(env, usage);
+  }
   size_t cap = buf_len / (size_t)slot_bytes;
   if (cap > desc_len / 2) cap = desc_len / 2;
   if (cap > addrs_len / ADDR_SLOT) cap = addrs_len / ADDR_SLOT;
+  if (segs != NULL && cap > segs_len) cap = segs_len;
   if (cap > BATCH_CHUNK) cap = BATCH_CHUNK;
   if ((size_t)max_packets < cap) cap = (size_t)max_packets;
   if (cap == 0) return int_result(env, 0);
   struct mmsghdr msgs[BATCH_CHUNK];
   struct iovec iovs[BATCH_CHUNK];
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cmsgs[BATCH_CHUNK];
   memset(msgs, 0, sizeof(struct mmsghdr) * cap);
   for (size_t k = 0; k < cap; k++) {
     iovs[k].iov_base = buf + k * (size_t)slot_bytes;
@@ -303,6 +502,11 @@ static napi_value js_udp_recv_batch(napi_env env, napi_callback_info info) {
     msgs[k].msg_hdr.msg_iovlen = 1;
     msgs[k].msg_hdr.msg_name = addrs + k * ADDR_SLOT;
     msgs[k].msg_hdr.msg_namelen = ADDR_SLOT;
+    if (segs != NULL) {
+      /* UDP GRO (udpSetGro): a coalesced datagram carries its segment size in a UDP_GRO cmsg. */
+      msgs[k].msg_hdr.msg_control = cmsgs[k].buf;
+      msgs[k].msg_hdr.msg_controllen = sizeof cmsgs[k].buf;
+    }
   }
   int r;
   do r = recvmmsg(fd, msgs, (unsigned int)cap, MSG_DONTWAIT, NULL);
@@ -311,6 +515,15 @@ static napi_value js_udp_recv_batch(napi_env env, napi_callback_info info) {
   for (int k = 0; k < r; k++) {
     desc[2 * k] = (int32_t)msgs[k].msg_len;
     desc[2 * k + 1] = (msgs[k].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;
+    if (segs == NULL) continue;
+    segs[k] = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[k].msg_hdr); c != NULL; c = CMSG_NXTHDR(&msgs[k].msg_hdr, c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        int seg;
+        memcpy(&seg, CMSG_DATA(c), sizeof seg);
+        segs[k] = seg;
+      }
+    }
   }
   return int_result(env, r);
 }
@@ -338,6 +551,12 @@ napi_status tsipsec_register_batch_io(napi_env env, napi_value exports) {
       {"tunWriteBatch", NULL, js_tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpSendBatch", NULL, js_udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpRecvBatch", NULL, js_udp_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpSetGro", NULL, js_udp_set_gro, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tunSetOffload", NULL, js_tun_set_offload, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tunReadOffload", NULL, js_tun_read_offload, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tunWriteOffload", NULL, js_tun_write_offload, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"vnetSplit", NULL, js_vnet_split, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"vnetCoalesce", NULL, js_vnet_coalesce, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFd", NULL, js_close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
   };

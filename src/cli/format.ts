@@ -105,6 +105,11 @@ export function formatStats(s: Stats): string {
     `IKE responses resent: ${s.ike.responsesResent ?? 0}, COOKIEs demanded: ${s.ike.cookiesDemanded ?? 0}, half-open refused: ${s.ike.halfOpenBlocked ?? 0}`,
     `ESP: ${s.esp.packetsIn} packets / ${s.esp.bytesIn} bytes in, ${s.esp.packetsOut} packets / ${s.esp.bytesOut} bytes out`,
   ];
+  if (s.tun !== undefined) {
+    const t = s.tun;
+    const offload = t.offload ? `, offload on: ${t.tsoFramesRead} TSO frames read, ${t.gsoPacketsWritten} packets written as ${t.gsoFramesWritten} GSO frames` : ", offload off";
+    lines.push(`TUN ${t.device}: ${t.packetsRead} packets read, ${t.packetsWritten} written${offload}`);
+  }
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   lines.push(`drops: ${drops.length === 0 ? "none" : drops.map(([why, n]) => `${why} ${n}`).join(", ")}`);
   return `${lines.join("\n")}\n`;

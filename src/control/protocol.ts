@@ -137,6 +137,12 @@ export interface Stats {
     halfOpenBlocked?: number;
   };
   esp: { packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number };
+  /**
+   * The TUN device (absent before it is open): packets read (towards the tunnel) and written
+   * (from it); with virtio-net offloads, TSO frames read (each split into segments) and GSO
+   * frames written (each a run of coalesced segments) with the packets inside them.
+   */
+  tun?: { device: string; offload: boolean; packetsRead: number; packetsWritten: number; tsoFramesRead: number; gsoFramesWritten: number; gsoPacketsWritten: number };
   /** Dropped packets by reason (e.g. `replay`, `icv`, `no-sa`, `policy`), counts. */
   drops: Record<string, number>;
 }

@@ -319,16 +319,16 @@ class Daemon {
         },
         onError: (err, local) => log.net.warn({ local: `${local.address}:${local.port}`, err: err.message }, "UDP socket error"),
       },
-      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg), batchIo: this.#batchIo, watchReadable: nativeReadableWatcher(this.#native), udpGso: process.env["TSIPSEC_NO_UDP_GSO"] !== "1" },
+      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg), batchIo: this.#batchIo, watchReadable: nativeReadableWatcher(this.#native), udpGso: process.env["TSIPSEC_NO_UDP_GSO"] !== "1", udpGro: process.env["TSIPSEC_NO_UDP_GRO"] !== "1" },
     );
     log.net.info({ bound: this.#udp.bound.map((b) => `${b.address}:${b.port}`) }, "UDP sockets bound");
     // Likewise a live daemon on our control socket: refuse before creating the TUN or routes.
     await removeStaleSocket(controlPath);
-    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native), batchIo: this.#batchIo });
+    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native), batchIo: this.#batchIo, offload: process.env["TSIPSEC_NO_TUN_OFFLOAD"] !== "1" });
     log.daemon.info({ native: this.#native !== undefined, openssl: this.#native?.opensslVersion() }, this.#native !== undefined ? "native fast path: ESP AEAD on OpenSSL contexts, TUN on the event loop" : "native fast path off: pure TypeScript data plane");
     this.#mss4 = mssForMtu(this.#tun.mtu, 4);
     this.#mss6 = mssForMtu(this.#tun.mtu, 6);
-    log.tun.info({ dev: this.#tun.name, mtu: this.#tun.mtu, clampMss: [this.#mss4, this.#mss6] }, "TUN device up");
+    log.tun.info({ dev: this.#tun.name, mtu: this.#tun.mtu, clampMss: [this.#mss4, this.#mss6], offload: this.#tun.offload }, "TUN device up");
     this.#control = await startControlServer(controlPath, flushingLogs(this.#controlHandler()), {
       onError: (m) => log.control.warn(m),
     });
@@ -1036,6 +1036,9 @@ class Daemon {
     add("INTERNAL_ERROR", this.#counters.internalErrors);
     const udp = this.#udp?.counters;
     add("UDP_MALFORMED", udp?.malformedIn ?? 0);
+    const tun = this.#tun;
+    const tc = tun?.counters;
+    add("TUN_OFFLOAD_MALFORMED", tc?.offloadDropped ?? 0);
     return {
       uptimeSeconds: Math.floor((this.#clock.now() - this.#startedAt) / 1000),
       connections: this.#config.engine.connections.length,
@@ -1047,6 +1050,9 @@ class Daemon {
       childSas: { installed: this.#children.size },
       ike: { messagesIn: udp?.ikeIn ?? 0, messagesOut: udp?.ikeOut ?? 0, ...this.#engine.counters },
       esp: { packetsIn: this.#counters.espPacketsIn, packetsOut: this.#counters.espPacketsOut, bytesIn: this.#counters.espBytesIn, bytesOut: this.#counters.espBytesOut },
+      ...(tun !== undefined && tc !== undefined
+        ? { tun: { device: tun.name, offload: tun.offload, packetsRead: tc.rxPackets, packetsWritten: tc.txPackets, tsoFramesRead: tc.tsoFramesRead, gsoFramesWritten: tc.gsoFramesWritten, gsoPacketsWritten: tc.gsoPacketsWritten } }
+        : {}),
       drops,
     };
   }

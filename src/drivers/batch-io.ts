@@ -31,15 +31,63 @@ export interface NativeBatchIo {
    * `gso` 1: runs of equal-size datagrams to one destination go as one UDP_SEGMENT message (UDP GSO).
    */
   udpSendBatch(fd: number, buf: Uint8Array, desc: Int32Array, count: number, addrs: Uint8Array, gso?: number): number;
-  /** recvmmsg into slots of `slotBytes`; desc[2i] = length, desc[2i+1] = truncated; sources in addrs. Returns the count (0: none) or -errno. */
-  udpRecvBatch(fd: number, buf: Uint8Array, slotBytes: number, desc: Int32Array, addrs: Uint8Array, maxPackets: number): number;
+  /**
+   * recvmmsg into slots of `slotBytes`; desc[2i] = length, desc[2i+1] = truncated; sources in addrs.
+   * With `segs`, segs[i] = the UDP GRO segment size of a coalesced slot (0: one datagram). Returns the count (0: none) or -errno.
+   */
+  udpRecvBatch(fd: number, buf: Uint8Array, slotBytes: number, desc: Int32Array, addrs: Uint8Array, maxPackets: number, segs?: Int32Array): number;
+  /** setsockopt(UDP_GRO): runs of same-size datagrams of one flow arrive as one (segment size in udpRecvBatch's `segs`). 0 or -errno. */
+  udpSetGro(fd: number, on: number): number;
+  /** ioctl(TUNSETOFFLOAD, flags) on a TUN opened with IFF_VNET_HDR: 0 or -errno. */
+  tunSetOffload(fd: number, flags: number): number;
+  /**
+   * tunReadBatch for a TUN with IFF_VNET_HDR: every frame read into `frame` (>= VNET_FRAME_MAX
+   * bytes) is split into plain IP packets in buf/desc (TSO frames into segments, partial checksums
+   * completed). `state` (Int32Array of {@link TUN_READ_STATE} entries) carries a frame that did not
+   * fit to the next call, plus counters. Returns the packet count or -errno.
+   */
+  tunReadOffload(fd: number, buf: Uint8Array, desc: Int32Array, maxPackets: number, frame: Uint8Array, state: Int32Array): number;
+  /**
+   * tunWriteBatch for a TUN with IFF_VNET_HDR: runs of in-order TCP segments of one flow go to the
+   * kernel as one GSO frame (`scratch` >= VNET_FRAME_MAX bytes); `state` (Int32Array of 3) counts
+   * frames written, packets coalesced and GSO frames. Returns the packets the kernel took whole.
+   */
+  tunWriteOffload(fd: number, buf: Uint8Array, desc: Int32Array, count: number, scratch: Uint8Array, state: Int32Array): number;
+  /** The split step of tunReadOffload alone (tests): packets emitted; state[0] = next segment (in/out), state[1] = 1 done, 0 out of room, -1 malformed. */
+  vnetSplit(frame: Uint8Array, frameLen: number, out: Uint8Array, desc: Int32Array, state: Int32Array): number;
+  /** The coalescing step of tunWriteOffload alone (tests): frames written packed into `out`; outDesc[3k..3k+2] = offset, length, packets inside. */
+  vnetCoalesce(buf: Uint8Array, desc: Int32Array, count: number, out: Uint8Array, outDesc: Int32Array): number;
   /** fcntl(F_DUPFD_CLOEXEC): a second fd number for the same socket, or -errno. */
   dupFd(fd: number): number;
   /** close(2): 0 or -errno. */
   closeFd(fd: number): number;
 }
 
-const FUNCTIONS = ["tunReadBatch", "tunWriteBatch", "udpSendBatch", "udpRecvBatch", "dupFd", "closeFd"] as const;
+const FUNCTIONS = [
+  "tunReadBatch",
+  "tunWriteBatch",
+  "udpSendBatch",
+  "udpRecvBatch",
+  "udpSetGro",
+  "tunSetOffload",
+  "tunReadOffload",
+  "tunWriteOffload",
+  "vnetSplit",
+  "vnetCoalesce",
+  "dupFd",
+  "closeFd",
+] as const;
+
+/** struct virtio_net_hdr, the prefix of every frame on a TUN with IFF_VNET_HDR (bytes). */
+export const VNET_HDR_LEN = 10;
+/** The largest frame such a TUN reads or writes: a 64 KiB IP packet plus the header. */
+export const VNET_FRAME_MAX = 65535 + VNET_HDR_LEN;
+/** Int32 entries of tunReadOffload's state: pending frame bytes, its next segment, frames read, TSO frames, malformed frames. */
+export const TUN_READ_STATE = 5;
+/** TUNSETOFFLOAD flags (linux/if_tun.h): checksum offload and TSO for IPv4 and IPv6. */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
 
 /** The batch functions of `addon` (the object loadNativeAddon() returned), or undefined when it has none. */
 export function nativeBatchIo(addon: object | undefined): NativeBatchIo | undefined {
@@ -223,6 +271,12 @@ export interface UdpReceiveBatchOptions {
   slots?: number;
   /** recvmmsg calls per wake-up at most before yielding to other I/O (default 4). */
   callsPerWake?: number;
+  /**
+   * UDP GRO (default false): the kernel hands over a run of same-size datagrams of one flow (a
+   * peer's UDP GSO send arrives whole) as one slot, which is split back into its datagrams here;
+   * saves the kernel splitting it before the socket and queueing each datagram.
+   */
+  gro?: boolean;
 }
 
 /** dgram keeps its libuv handle (UDPWrap) under a private symbol (see udpSocketFd). */
@@ -262,6 +316,12 @@ export class UdpReceiveBatch {
   #watch: { close(): void } | undefined;
   /** recvmmsg calls that returned datagrams (datagrams / calls = mean batch). */
   calls = 0;
+  /** Whether the socket took UDP_GRO; then segs[i] is the segment size of slot i (0: a single datagram). */
+  gro = false;
+  /** Slots that held coalesced datagrams (UDP GRO), and the datagrams they held. */
+  groSlots = 0;
+  groDatagrams = 0;
+  readonly #segs: Int32Array;
 
   private constructor(io: NativeBatchIo, onDatagram: DatagramHandler, onTruncated: () => void, opts: UdpReceiveBatchOptions) {
     this.#io = io;
@@ -273,6 +333,7 @@ export class UdpReceiveBatch {
     this.#buf = new Uint8Array(this.#slot * this.#slots);
     this.#desc = new Int32Array(2 * this.#slots);
     this.#addrs = new Uint8Array(SOCKADDR_SLOT * this.#slots);
+    this.#segs = new Int32Array(this.#slots);
   }
 
   /**
@@ -288,6 +349,7 @@ export class UdpReceiveBatch {
     if (dup < 0) return undefined;
     const r = new UdpReceiveBatch(io, onDatagram, onTruncated, opts);
     r.#fd = dup;
+    r.gro = opts.gro === true && io.udpSetGro(dup, 1) === 0;
     r.#watch = watcher(dup, r.#drain);
     (recvStop as () => number).call(handle);
     return r;
@@ -296,7 +358,8 @@ export class UdpReceiveBatch {
   #drain = (): void => {
     const io = this.#io;
     for (let call = 0; call < this.#callsPerWake && this.#fd >= 0; call++) {
-      const n = io.udpRecvBatch(this.#fd, this.#buf, this.#slot, this.#desc, this.#addrs, this.#slots);
+      const segs = this.gro ? this.#segs : undefined;
+      const n = io.udpRecvBatch(this.#fd, this.#buf, this.#slot, this.#desc, this.#addrs, this.#slots, segs);
       if (n <= 0) return; // 0: drained; < 0: -errno (e.g. ECONNREFUSED from an ICMP error), try again on the next wake-up
       this.calls++;
       for (let i = 0; i < n && this.#fd >= 0; i++) {
@@ -307,7 +370,18 @@ export class UdpReceiveBatch {
         const remote = this.#remote(i * SOCKADDR_SLOT);
         if (remote === undefined) continue;
         const off = i * this.#slot;
-        this.#onDatagram(this.#buf.subarray(off, off + (this.#desc[2 * i] ?? 0)), remote);
+        const len = this.#desc[2 * i] ?? 0;
+        const seg = segs?.[i] ?? 0;
+        if (seg <= 0 || seg >= len) {
+          this.#onDatagram(this.#buf.subarray(off, off + len), remote);
+          continue;
+        }
+        // A GRO slot: datagrams of `seg` bytes back to back, the last possibly shorter.
+        this.groSlots++;
+        for (let at = off, end = off + len; at < end && this.#fd >= 0; at += seg) {
+          this.groDatagrams++;
+          this.#onDatagram(this.#buf.subarray(at, Math.min(at + seg, end)), remote);
+        }
       }
       if (n < this.#slots) return;
     }

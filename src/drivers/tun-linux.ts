@@ -1,7 +1,7 @@
 import { ERRNO, libc, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLIN, type Libc } from "./libc.js";
 import { ip } from "./iproute.js";
 import { createServer } from "node:net";
-import type { NativeBatchIo } from "./batch-io.js";
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_READ_STATE, VNET_FRAME_MAX, type NativeBatchIo } from "./batch-io.js";
 
 /**
  * A Linux TUN device (layer 3, no packet-information header) for the user-space data plane.
@@ -27,6 +27,8 @@ import type { NativeBatchIo } from "./batch-io.js";
 const TUNSETIFF = 0x400454ca;
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
+/** Every read and write carries a struct virtio_net_hdr (GSO and checksum offload information). */
+const IFF_VNET_HDR = 0x4000;
 /** struct ifreq is 40 bytes on 64-bit Linux: char ifr_name[16] + a 24-byte union. */
 const IFREQ_SIZE = 40;
 const IFNAMSIZ = 16;
@@ -42,6 +44,8 @@ const RULE_PRIORITY_TUNNEL = 4501;
 const READ_BUDGET = 256;
 /** Packets per native batch call (read or write). */
 const NATIVE_BATCH = 64;
+/** Packets per offload read call: a TSO frame alone can carry 45 segments of 1400 bytes. */
+const OFFLOAD_BATCH = 256;
 /** A TUN read never returns more than this (no IFF_VNET_HDR/GSO): room kept free per read. */
 const MAX_TUN_PACKET = 65536;
 /** poll(2) timeout, ms: bounds how long close() waits for the poll thread. */
@@ -69,7 +73,15 @@ export interface TunOptions {
    * loop's check phase (setImmediate: after every datagram of the current poll round was
    * decrypted), then go to the kernel in one crossing. Used together with watchReadable.
    */
-  batchIo?: Pick<NativeBatchIo, "tunReadBatch" | "tunWriteBatch">;
+  batchIo?: Pick<NativeBatchIo, "tunReadBatch" | "tunWriteBatch" | "tunSetOffload" | "tunReadOffload" | "tunWriteOffload">;
+  /**
+   * virtio-net offloads (needs batchIo): the device is opened with IFF_VNET_HDR and TUNSETOFFLOAD
+   * (checksum + TSO for IPv4/IPv6), so the kernel hands over TCP frames of up to 64 KiB instead of
+   * segmenting them first, and runs of decrypted TCP segments of one flow are written back as one
+   * GSO frame (native/tun_offload.c). The callbacks still see plain IP packets of at most the MTU.
+   * Default false.
+   */
+  offload?: boolean;
 }
 
 export interface TunCounters {
@@ -83,6 +95,11 @@ export interface TunCounters {
   txErrors: number;
   /** Read wake-ups (batches); rxPackets / readBatches is the mean batch size. */
   readBatches: number;
+  /** With offload: TSO frames read (each split into segments), GSO frames written (each a run of coalesced segments), packets inside those, malformed frames dropped. */
+  tsoFramesRead: number;
+  gsoFramesWritten: number;
+  gsoPacketsWritten: number;
+  offloadDropped: number;
 }
 
 /**
@@ -95,6 +112,8 @@ export interface TunDevice {
   readonly name: string;
   readonly mtu: number;
   readonly counters: Readonly<TunCounters>;
+  /** Whether virtio-net offloads (TSO in, GSO out) are on (TunOptions.offload and a kernel that took TUNSETOFFLOAD). */
+  readonly offload: boolean;
   /** Starts the read loop; `onPacket` sees each IP packet read. Call once. */
   start(onPacket: PacketHandler): void;
   /** Writes one IP packet to the kernel. Returns false when the kernel refused it (counted). */
@@ -137,9 +156,11 @@ export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
     if (e === ERRNO.EPERM || e === ERRNO.EACCES) throw new TunError("cannot open /dev/net/tun: permission denied (run as root or with CAP_NET_ADMIN)");
     throw new TunError(`cannot open /dev/net/tun: ${c.describe(e)}`);
   }
+  const batchIo = options.watchReadable !== undefined ? options.batchIo : undefined;
+  const vnet = options.offload === true && batchIo !== undefined;
   const ifr = new Uint8Array(IFREQ_SIZE);
   ifr.set(Buffer.from(name, "utf8"), 0);
-  new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI, true);
+  new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0), true);
   if (c.ioctl(fd, TUNSETIFF, ifr) < 0) {
     const e = c.errno();
     c.close(fd);
@@ -148,7 +169,10 @@ export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
     if (e === ERRNO.EPERM) throw new TunError("TUNSETIFF: permission denied (run as root or with CAP_NET_ADMIN)");
     throw new TunError(`TUNSETIFF ${name}: ${c.describe(e)}`);
   }
-  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts, options.watchReadable, options.watchReadable !== undefined ? options.batchIo : undefined);
+  // Without TSO (an old kernel refusing TUNSETOFFLOAD) the frames still carry the header: the
+  // offload read/write paths handle plain frames too, so only the flag's meaning changes.
+  const offload = vnet && batchIo.tunSetOffload(fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) === 0;
+  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts, options.watchReadable, batchIo, vnet, offload);
   device.tableLock = tableLock;
   try {
     await ip(["link", "set", "dev", name, "mtu", String(mtu), "up"]);
@@ -184,7 +208,7 @@ async function claimRouteTable(table: number): Promise<{ close(): void }> {
 class LinuxTun implements TunDevice {
   /** This process's claim on the routing table (claimRouteTable); released by close(). */
   tableLock: { close(): void } | undefined;
-  readonly counters: TunCounters = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txErrors: 0, readBatches: 0 };
+  readonly #counters: TunCounters = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txErrors: 0, readBatches: 0, tsoFramesRead: 0, gsoFramesWritten: 0, gsoPacketsWritten: 0, offloadDropped: 0 };
   readonly #libc: Libc;
   readonly #fd: number;
   readonly #table: number;
@@ -203,10 +227,17 @@ class LinuxTun implements TunDevice {
   readonly #batchIo: TunOptions["batchIo"];
   /** Native batch reads: packets packed into one buffer, (offset, length) pairs in the descriptor. */
   readonly #batchReadBuffer: Uint8Array | undefined;
-  readonly #batchReadDesc = new Int32Array(2 * NATIVE_BATCH);
+  readonly #batchReadDesc: Int32Array = new Int32Array(2 * NATIVE_BATCH);
   /** Queued writes (native batch path): packets copied into one buffer until the flush. */
   readonly #writeBuffer: Uint8Array | undefined;
   readonly #writeDesc = new Int32Array(2 * NATIVE_BATCH);
+  /** IFF_VNET_HDR: frames are read into #frame and split; writes are coalesced through #frame (native/tun_offload.c). */
+  readonly #vnet: boolean;
+  readonly #frame: Uint8Array | undefined;
+  /** tunReadOffload state: pending frame bytes, next segment, frames read, TSO frames, malformed. */
+  readonly #readState = new Int32Array(TUN_READ_STATE);
+  /** tunWriteOffload state: frames written, packets coalesced, GSO frames. */
+  readonly #writeState = new Int32Array(3);
   #writeCount = 0;
   #writeUsed = 0;
   #writeFlush: NodeJS.Immediate | undefined;
@@ -220,12 +251,19 @@ class LinuxTun implements TunDevice {
     bypassPorts: number[],
     watchReadable?: TunOptions["watchReadable"],
     batchIo?: TunOptions["batchIo"],
+    vnet = false,
+    readonly offload = false,
   ) {
     this.#watchReadable = watchReadable;
     this.#batchIo = batchIo;
+    this.#vnet = vnet && batchIo !== undefined;
     if (batchIo !== undefined) {
-      this.#batchReadBuffer = new Uint8Array(NATIVE_BATCH * 2048 + MAX_TUN_PACKET);
+      this.#batchReadBuffer = new Uint8Array(this.#vnet ? OFFLOAD_BATCH * 1536 : NATIVE_BATCH * 2048 + MAX_TUN_PACKET);
       this.#writeBuffer = new Uint8Array(NATIVE_BATCH * 2048 + MAX_TUN_PACKET);
+    }
+    if (this.#vnet) {
+      this.#frame = new Uint8Array(VNET_FRAME_MAX);
+      this.#batchReadDesc = new Int32Array(2 * OFFLOAD_BATCH);
     }
     this.#libc = c;
     this.#fd = fd;
@@ -296,12 +334,12 @@ class LinuxTun implements TunDevice {
         break;
       }
       if (len === 0) break;
-      this.counters.rxPackets++;
-      this.counters.rxBytes += len;
+      this.#counters.rxPackets++;
+      this.#counters.rxBytes += len;
       onPacket(buf.subarray(0, len));
       if (this.#closed) return n + 1;
     }
-    if (n > 0) this.counters.readBatches++;
+    if (n > 0) this.#counters.readBatches++;
     return n;
   };
 
@@ -309,20 +347,24 @@ class LinuxTun implements TunDevice {
   #readNative(onPacket: PacketHandler, io: NonNullable<TunOptions["batchIo"]>, buf: Uint8Array): number {
     const desc = this.#batchReadDesc;
     let total = 0;
+    const frame = this.#frame;
+    const perCall = frame !== undefined ? OFFLOAD_BATCH : NATIVE_BATCH;
     while (total < READ_BUDGET) {
-      const n = io.tunReadBatch(this.#fd, buf, desc, NATIVE_BATCH, MAX_TUN_PACKET);
+      const n = frame !== undefined ? io.tunReadOffload(this.#fd, buf, desc, OFFLOAD_BATCH, frame, this.#readState) : io.tunReadBatch(this.#fd, buf, desc, NATIVE_BATCH, MAX_TUN_PACKET);
       if (n <= 0) break; // 0: drained (EAGAIN); < 0: -errno (EBADF after close, EIO when down)
-      this.counters.readBatches++;
+      this.#counters.readBatches++;
       for (let i = 0; i < n; i++) {
         const off = desc[2 * i] ?? 0;
         const len = desc[2 * i + 1] ?? 0;
-        this.counters.rxPackets++;
-        this.counters.rxBytes += len;
+        this.#counters.rxPackets++;
+        this.#counters.rxBytes += len;
         onPacket(buf.subarray(off, off + len));
         if (this.#closed) return total + i + 1;
       }
       total += n;
-      if (n < NATIVE_BATCH) break; // the read loop stopped at EAGAIN (or a full buffer): drained
+      // The read loop stopped at EAGAIN (or a full buffer): drained. With offload a frame left
+      // half-split (state[0]) means the buffer filled: go on.
+      if (n < perCall && (frame === undefined || this.#readState[0] === 0)) break;
     }
     return total;
   }
@@ -334,9 +376,12 @@ class LinuxTun implements TunDevice {
     if (n === 0 || this.#writeBuffer === undefined || this.#batchIo === undefined) return;
     this.#writeCount = 0;
     this.#writeUsed = 0;
-    const ok = this.#batchIo.tunWriteBatch(this.#fd, this.#writeBuffer, this.#writeDesc, n);
-    this.counters.txPackets += ok;
-    this.counters.txErrors += n - ok;
+    const ok =
+      this.#frame !== undefined
+        ? this.#batchIo.tunWriteOffload(this.#fd, this.#writeBuffer, this.#writeDesc, n, this.#frame, this.#writeState)
+        : this.#batchIo.tunWriteBatch(this.#fd, this.#writeBuffer, this.#writeDesc, n);
+    this.#counters.txPackets += ok;
+    this.#counters.txErrors += n - ok;
   };
 
   #poll(): void {
@@ -361,18 +406,32 @@ class LinuxTun implements TunDevice {
       this.#writeUsed = (off + packet.length + 7) & ~7;
       this.#writeDesc[2 * i] = off;
       this.#writeDesc[2 * i + 1] = packet.length;
-      this.counters.txBytes += packet.length;
+      this.#counters.txBytes += packet.length;
       this.#writeFlush ??= setImmediate(this.#flushWrites);
       return true;
     }
-    const n = this.#libc.write(this.#fd, packet, packet.length);
-    if (n !== packet.length) {
-      this.counters.txErrors++;
+    if (this.#vnet) {
+      // Only larger than any IP packet gets here: every frame must carry the virtio header.
+      this.#counters.txErrors++;
       return false;
     }
-    this.counters.txPackets++;
-    this.counters.txBytes += n;
+    const n = this.#libc.write(this.#fd, packet, packet.length);
+    if (n !== packet.length) {
+      this.#counters.txErrors++;
+      return false;
+    }
+    this.#counters.txPackets++;
+    this.#counters.txBytes += n;
     return true;
+  }
+
+  get counters(): Readonly<TunCounters> {
+    const c = this.#counters;
+    c.tsoFramesRead = this.#readState[3] ?? 0;
+    c.offloadDropped = this.#readState[4] ?? 0;
+    c.gsoPacketsWritten = this.#writeState[1] ?? 0;
+    c.gsoFramesWritten = this.#writeState[2] ?? 0;
+    return c;
   }
 
   async addRoute(cidr: string, src?: string): Promise<void> {

@@ -44,6 +44,8 @@ export interface UdpOptions {
   watchReadable?: FdWatcher;
   /** With batchIo: UDP GSO (UDP_SEGMENT) for runs of equal-size ESP datagrams to one peer (default false). */
   udpGso?: boolean;
+  /** With batchIo and watchReadable: UDP GRO on the NAT-T sockets (a peer's GSO burst arrives as one read, split here; default false). */
+  udpGro?: boolean;
 }
 
 export interface UdpHandlers {
@@ -64,6 +66,8 @@ export interface UdpCounters {
   keepalivesOut: number;
   malformedIn: number;
   sendErrors: number;
+  /** Datagrams that arrived inside UDP GRO reads (a run of one peer's datagrams read at once). */
+  groDatagramsIn: number;
 }
 
 export interface UdpDriver {
@@ -110,7 +114,7 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
   for (const a of addresses) {
     if (isIP(a) === 0) throw new UdpBindError(`not an IP address to bind: ${JSON.stringify(a)}`);
   }
-  const counters: UdpCounters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalivesIn: 0, keepalivesOut: 0, malformedIn: 0, sendErrors: 0 };
+  const counters: UdpCounters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalivesIn: 0, keepalivesOut: 0, malformedIn: 0, sendErrors: 0, groDatagramsIn: 0 };
   const sockets: BoundSocket[] = [];
   const keepalives = new Map<string, { timer: NodeJS.Timeout }>();
 
@@ -180,7 +184,7 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
     };
     b.socket.on("message", (msg, rinfo) => deliver(msg, { address: rinfo.address, port: rinfo.port }, false));
     if (isNatT && options.batchIo !== undefined && options.watchReadable !== undefined) {
-      b.batchReceive = UdpReceiveBatch.start(options.batchIo, b.socket, options.watchReadable, (msg, remote) => deliver(msg, remote, true), () => counters.malformedIn++);
+      b.batchReceive = UdpReceiveBatch.start(options.batchIo, b.socket, options.watchReadable, (msg, remote) => deliver(msg, remote, true), () => counters.malformedIn++, { gro: options.udpGro === true });
     }
   };
 
@@ -208,7 +212,10 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
   const driver: UdpDriver = {
     ikePort,
     natTPort,
-    counters,
+    get counters() {
+      counters.groDatagramsIn = sockets.reduce((n, s) => n + (s.batchReceive?.groDatagrams ?? 0), 0);
+      return counters;
+    },
     bound: sockets.map((s) => s.local),
     sendIke(from, to, bytes) {
       const s = pick(from.address, from.port === natTPort ? natTPort : ikePort, familyOf(to.address));

@@ -431,6 +431,38 @@ describe("UdpReceiveBatch (recvmmsg on a dgram socket's duplicate fd)", () => {
     expect(r?.calls).toBeLessThanOrEqual(100);
   });
 
+  it("with UDP GRO, a peer's GSO burst arrives as one read and is split back into its datagrams, in order", async () => {
+    const rx = await udpSocket();
+    const tx = await udpSocket();
+    const got: Uint8Array[] = [];
+    let done: (() => void) | undefined;
+    const all = new Promise<void>((res) => (done = res));
+    // 20 x 1200 + a shorter 300 in one UDP_SEGMENT message, then 5 datagrams of other sizes.
+    const packets = [...Array.from({ length: 20 }, (_, i) => packet(i, 1200)), packet(20, 300), ...Array.from({ length: 5 }, (_, i) => packet(30 + i, 100 + 50 * i))];
+    const r = UdpReceiveBatch.start(batchIo(), rx, watcher(), (bytes) => {
+      got.push(bytes.slice());
+      if (got.length === packets.length) done?.();
+    }, () => undefined, { gro: true });
+    expect(r).toBeDefined();
+    if (r !== undefined) receivers.push(r);
+    expect(r?.gro).toBe(true);
+    const { buf, desc: pairs } = pack(packets);
+    const desc = new Int32Array(packets.length * SEND_STRIDE);
+    const addrs = new Uint8Array(SOCKADDR_SLOT);
+    encodeSockaddr("127.0.0.1", rx.address().port, addrs, 0);
+    packets.forEach((_, i) => {
+      desc[i * SEND_STRIDE] = pairs[2 * i] ?? 0;
+      desc[i * SEND_STRIDE + 1] = pairs[2 * i + 1] ?? 0;
+      desc[i * SEND_STRIDE + 2] = 0;
+    });
+    expect(batchIo().udpSendBatch(udpSocketFd(tx) ?? -1, buf, desc, packets.length, addrs, 1)).toBe(packets.length);
+    await all;
+    expect(got).toEqual(packets);
+    // The 21-datagram GSO message came up as one coalesced slot (loopback keeps it whole).
+    expect(r?.groSlots).toBeGreaterThanOrEqual(1);
+    expect(r?.groDatagrams).toBeGreaterThanOrEqual(21);
+  });
+
   it("reports datagrams longer than a slot as truncated instead of delivering a cut packet", async () => {
     const rx = await udpSocket();
     const tx = await udpSocket();
