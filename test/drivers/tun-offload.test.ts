@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadNativeAddon } from "../../src/crypto/native/index.js";
-import { nativeBatchIo, VNET_FRAME_MAX, VNET_HDR_LEN, type NativeBatchIo } from "../../src/drivers/batch-io.js";
+import { nativeBatchIo, VNET_HDR_LEN, type NativeBatchIo } from "../../src/drivers/batch-io.js";
 import { foldChecksum, onesComplementSum, setIpv4HeaderChecksum } from "../../src/wire/ip.js";
 
 /**
