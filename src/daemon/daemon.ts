@@ -197,6 +197,9 @@ function copySecret(s: Secret | undefined): Secret | undefined {
   return s === undefined ? undefined : new Secret(Uint8Array.from(s.expose()));
 }
 
+/** Bytes of each reused data-plane output buffer: a 64 KiB IP packet plus ESP/AH overhead. */
+const DATA_PLANE_BUFFER = 0x10000 + 1024;
+
 class Daemon {
   readonly done: Promise<number>;
   #resolveDone!: (code: number) => void;
@@ -271,7 +274,9 @@ class Daemon {
     this.#log = o.log;
     this.#clock = o.clock;
     this.#startedAt = o.clock.now();
-    this.#dataPlane = new DataPlane({ spd: this.#spd, sad: this.#sad });
+    // Reused output buffers (no allocation per packet): a sealed packet is copied by the UDP
+    // driver before sendEsp returns, a decapsulated one by the TUN write before write returns.
+    this.#dataPlane = new DataPlane({ spd: this.#spd, sad: this.#sad, outputBuffer: new Uint8Array(DATA_PLANE_BUFFER), inboundBuffer: new Uint8Array(DATA_PLANE_BUFFER) });
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 

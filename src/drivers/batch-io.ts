@@ -192,7 +192,7 @@ export class UdpSendBatch {
     this.#destPort = new Int32Array(this.#max);
   }
 
-  /** Queues `bytes` (copied) for (address, port). */
+  /** Queues `bytes` (copied: the caller may reuse its buffer at once) for (address, port). */
   push(bytes: Uint8Array, port: number, address: string): void {
     const key = `${address}|${port}`;
     let sa = this.#sockaddrCache.get(key);
@@ -203,7 +203,7 @@ export class UdpSendBatch {
       this.#sockaddrCache.set(key, sa);
     }
     if (sa === null || bytes.length > this.#buf.length / 4) {
-      this.#fallback(bytes, port, address);
+      this.#fallback(bytes.slice(), port, address); // the caller may reuse `bytes`; dgram sends later
       return;
     }
     if (this.#count === this.#max || this.#used + bytes.length > this.#buf.length) this.flush();

@@ -78,7 +78,10 @@ export interface UdpDriver {
   readonly bound: readonly UdpEndpoint[];
   /** Sends an IKE message from `from` (its port picks the socket; the NAT-T port adds the marker). */
   sendIke(from: UdpEndpoint, to: UdpEndpoint, bytes: Uint8Array): void;
-  /** Sends an ESP packet UDP-encapsulated from the NAT-T socket (of `from.address` when bound). */
+  /**
+   * Sends an ESP packet UDP-encapsulated from the NAT-T socket (of `from.address` when bound).
+   * `packet` may be a view into a buffer the caller reuses: it is copied before the call returns.
+   */
   sendEsp(to: UdpEndpoint, packet: Uint8Array, from?: UdpEndpoint): void;
   /** Starts (or keeps) NAT keepalives to `to` from `from`; stopKeepalive ends them. */
   startKeepalive(from: UdpEndpoint, to: UdpEndpoint): void;
@@ -235,7 +238,7 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
       }
       counters.espOut++;
       if (s.espBatch !== undefined) s.espBatch.push(packet, to.port, to.address);
-      else s.socket.send(packet, to.port, to.address, onSendError);
+      else s.socket.send(packet.slice(), to.port, to.address, onSendError); // dgram sends later: keep a copy
     },
     startKeepalive(from, to) {
       const key = endpointKey(to);

@@ -55,6 +55,11 @@ export interface DataPlaneOptions {
    * only until the next `outbound` call. Default: a fresh array per packet.
    */
   readonly outputBuffer?: Uint8Array;
+  /**
+   * Where inbound (decapsulated) packets are written, likewise: a `toTunnel` result's bytes are
+   * then valid only until the next `inbound` call. Default: a fresh array per packet.
+   */
+  readonly inboundBuffer?: Uint8Array;
 }
 
 const DROPS = new Map<DropReason, DataPlaneResult>(DROP_REASONS.map((r) => [r, Object.freeze({ kind: "drop", reason: r })]));
@@ -71,11 +76,13 @@ export class DataPlane {
   private readonly events: DataPlaneEvent[] = [];
   private readonly selector = newPacketSelector();
   private readonly outputBuffer: Uint8Array | undefined;
+  private readonly inboundBuffer: Uint8Array | undefined;
 
   constructor(opts: DataPlaneOptions) {
     this.spd = opts.spd;
     this.sad = opts.sad;
     this.outputBuffer = opts.outputBuffer;
+    this.inboundBuffer = opts.inboundBuffer;
     const d = {} as Record<DropReason, number>;
     for (const r of DROP_REASONS) d[r] = 0;
     this.drops = d;
@@ -161,7 +168,7 @@ export class DataPlane {
     const sa = this.sad.lookupInbound(spi);
     if (!sa || sa.protocol !== (protocol === 51 ? "ah" : "esp")) return this.drop("NO_SA");
     if (sa.lifetime.expired) return dropResult(sa.drop("HARD_EXPIRED"));
-    const r = sa.protocol === "esp" ? decapsulate(sa, bytes) : ahDecapsulate(sa, bytes);
+    const r = sa.protocol === "esp" ? decapsulate(sa, bytes, this.inboundBuffer) : ahDecapsulate(sa, bytes);
     if (typeof r === "string") return dropResult(r);
     if (!this.account(sa, now, r.length)) return dropResult(sa.drop("HARD_EXPIRED"));
     return { kind: "toTunnel", bytes: r };
