@@ -171,6 +171,9 @@ export class UdpSendBatch {
   readonly #destPort: Int32Array;
   /** Encoded sockaddr per "address|port" (a gateway talks to few peers). */
   readonly #sockaddrCache = new Map<string, Uint8Array | null>();
+  #lastAddress = "";
+  #lastPort = -1;
+  #lastSockaddr: Uint8Array | null = null;
   readonly #gso: number;
   #count = 0;
   #used = 0;
@@ -194,13 +197,21 @@ export class UdpSendBatch {
 
   /** Queues `bytes` (copied: the caller may reuse its buffer at once) for (address, port). */
   push(bytes: Uint8Array, port: number, address: string): void {
-    const key = `${address}|${port}`;
-    let sa = this.#sockaddrCache.get(key);
-    if (sa === undefined) {
-      const enc = new Uint8Array(SOCKADDR_SLOT);
-      sa = encodeSockaddr(address, port, enc) ? enc : null;
-      if (this.#sockaddrCache.size > 1024) this.#sockaddrCache.clear();
-      this.#sockaddrCache.set(key, sa);
+    let sa: Uint8Array | null | undefined;
+    if (address === this.#lastAddress && port === this.#lastPort) {
+      sa = this.#lastSockaddr; // the common case: a burst to one peer (no key string per packet)
+    } else {
+      const key = `${address}|${port}`;
+      sa = this.#sockaddrCache.get(key);
+      if (sa === undefined) {
+        const enc = new Uint8Array(SOCKADDR_SLOT);
+        sa = encodeSockaddr(address, port, enc) ? enc : null;
+        if (this.#sockaddrCache.size > 1024) this.#sockaddrCache.clear();
+        this.#sockaddrCache.set(key, sa);
+      }
+      this.#lastAddress = address;
+      this.#lastPort = port;
+      this.#lastSockaddr = sa;
     }
     if (sa === null || bytes.length > this.#buf.length / 4) {
       this.#fallback(bytes.slice(), port, address); // the caller may reuse `bytes`; dgram sends later

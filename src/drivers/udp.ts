@@ -211,6 +211,8 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
     sockets.find((s) => s.local.port === port && s.family === family);
 
   const familyOf = (address: string): 4 | 6 => (isIP(address) === 6 ? 6 : 4);
+  /** sendEsp's socket per peer address (and the local address it was picked for). */
+  const espSocketFor = new Map<string, { from: string | undefined; socket: BoundSocket | undefined }>();
 
   const driver: UdpDriver = {
     ikePort,
@@ -231,7 +233,15 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
       s.socket.send(payload, to.port, to.address, onSendError);
     },
     sendEsp(to, packet, from) {
-      const s = pick(from?.address, natTPort, familyOf(to.address));
+      // The socket per peer, cached: picking it parses the address (a regular expression in
+      // node:net's isIP), which showed per packet in the sending gateway's profile.
+      let cached = espSocketFor.get(to.address);
+      if (cached === undefined || cached.from !== from?.address) {
+        cached = { from: from?.address, socket: pick(from?.address, natTPort, familyOf(to.address)) };
+        if (espSocketFor.size >= 1024) espSocketFor.clear();
+        espSocketFor.set(to.address, cached);
+      }
+      const s = cached.socket;
       if (s === undefined) {
         counters.sendErrors++;
         return;
