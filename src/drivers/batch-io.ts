@@ -288,6 +288,8 @@ export interface UdpReceiveBatchOptions {
    * saves the kernel splitting it before the socket and queueing each datagram.
    */
   gro?: boolean;
+  /** Called after the datagrams of each recvmmsg call were handed out, before the buffer is reused (they stay valid until it returns). */
+  onBatchEnd?: () => void;
 }
 
 /** dgram keeps its libuv handle (UDPWrap) under a private symbol (see udpSocketFd). */
@@ -314,6 +316,7 @@ export class UdpReceiveBatch {
   readonly #io: NativeBatchIo;
   readonly #onDatagram: DatagramHandler;
   readonly #onTruncated: () => void;
+  readonly #onBatchEnd: (() => void) | undefined;
   readonly #slot: number;
   readonly #slots: number;
   readonly #callsPerWake: number;
@@ -338,6 +341,7 @@ export class UdpReceiveBatch {
     this.#io = io;
     this.#onDatagram = onDatagram;
     this.#onTruncated = onTruncated;
+    this.#onBatchEnd = opts.onBatchEnd;
     this.#slot = opts.slotBytes ?? 65536;
     this.#slots = opts.slots ?? 32;
     this.#callsPerWake = opts.callsPerWake ?? 4;
@@ -394,6 +398,7 @@ export class UdpReceiveBatch {
           this.#onDatagram(this.#buf.subarray(at, Math.min(at + seg, end)), remote);
         }
       }
+      this.#onBatchEnd?.();
       if (n < this.#slots) return;
     }
   };

@@ -114,8 +114,13 @@ export interface TunDevice {
   readonly counters: Readonly<TunCounters>;
   /** Whether virtio-net offloads (TSO in, GSO out) are on (TunOptions.offload and a kernel that took TUNSETOFFLOAD). */
   readonly offload: boolean;
-  /** Starts the read loop; `onPacket` sees each IP packet read. Call once. */
-  start(onPacket: PacketHandler): void;
+  /**
+   * Starts the read loop; `onPacket` sees each IP packet read. Call once. With `onBatchEnd`, the
+   * packets handed to `onPacket` stay valid until the following `onBatchEnd` call returns (it
+   * comes after every group of packets read in one go, before the buffer is reused), so a caller
+   * can gather a burst and process it there.
+   */
+  start(onPacket: PacketHandler, onBatchEnd?: () => void): void;
   /** Writes one IP packet to the kernel. Returns false when the kernel refused it (counted). */
   write(packet: Uint8Array): boolean;
   /** Routes `cidr` (e.g. "198.18.2.0/24", "2001:db8:2::/64") into the TUN; idempotent. `src` sets the preferred source address. */
@@ -220,6 +225,7 @@ class LinuxTun implements TunDevice {
   readonly #routes = new Map<string, string | undefined>();
   #rulesInstalled: Array<readonly string[]> = [];
   #onPacket: PacketHandler | undefined;
+  #onBatchEnd: (() => void) | undefined;
   #closed = false;
   readonly #watchReadable: TunOptions["watchReadable"];
   #watch: { close(): void } | undefined;
@@ -293,9 +299,10 @@ class LinuxTun implements TunDevice {
     await ip(["-6", "route", "flush", "table", String(this.#table)], { allowFailure: true });
   }
 
-  start(onPacket: PacketHandler): void {
+  start(onPacket: PacketHandler, onBatchEnd?: () => void): void {
     if (this.#onPacket !== undefined) throw new Error("TunDevice.start called twice");
     this.#onPacket = onPacket;
+    this.#onBatchEnd = onBatchEnd;
     if (this.#watchReadable !== undefined) {
       this.#watch = this.#watchReadable(this.#fd, this.#readBatch);
       return;
@@ -337,6 +344,7 @@ class LinuxTun implements TunDevice {
       this.#counters.rxPackets++;
       this.#counters.rxBytes += len;
       onPacket(buf.subarray(0, len));
+      this.#onBatchEnd?.(); // one packet per read(2) here: the buffer is reused by the next one
       if (this.#closed) return n + 1;
     }
     if (n > 0) this.#counters.readBatches++;
@@ -361,6 +369,8 @@ class LinuxTun implements TunDevice {
         onPacket(buf.subarray(off, off + len));
         if (this.#closed) return total + i + 1;
       }
+      this.#onBatchEnd?.(); // before the next read call reuses buf
+      if (this.#closed) return total + n;
       total += n;
       // The read loop stopped at EAGAIN (or a full buffer): drained. With offload a frame left
       // half-split (state[0]) means the buffer filled: go on.

@@ -51,8 +51,17 @@ export interface UdpOptions {
 export interface UdpHandlers {
   /** An IKE message (marker already removed on the NAT-T port). */
   onIke(datagram: InboundDatagram): void;
-  /** An ESP packet (starting at the SPI) from UDP encapsulation. Valid only during the call. */
+  /**
+   * An ESP packet (starting at the SPI) from UDP encapsulation. Valid only during the call, or,
+   * when `onEspBatchEnd` is given, until the following `onEspBatchEnd` call returns.
+   */
   onEsp(packet: Uint8Array, remote: UdpEndpoint, local: UdpEndpoint): void;
+  /**
+   * Called after every group of datagrams received in one go (one recvmmsg, or one datagram on
+   * the plain path), before their buffer is reused: a caller can gather ESP packets into a burst
+   * in onEsp and process them here.
+   */
+  onEspBatchEnd?(): void;
   /** A socket error (logged by the caller; the driver keeps running). */
   onError?(error: Error, local: UdpEndpoint): void;
 }
@@ -185,9 +194,16 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
         counters.keepalivesIn++;
       }
     };
-    b.socket.on("message", (msg, rinfo) => deliver(msg, { address: rinfo.address, port: rinfo.port }, false));
+    b.socket.on("message", (msg, rinfo) => {
+      deliver(msg, { address: rinfo.address, port: rinfo.port }, false);
+      if (isNatT) handlers.onEspBatchEnd?.();
+    });
     if (isNatT && options.batchIo !== undefined && options.watchReadable !== undefined) {
-      b.batchReceive = UdpReceiveBatch.start(options.batchIo, b.socket, options.watchReadable, (msg, remote) => deliver(msg, remote, true), () => counters.malformedIn++, { gro: options.udpGro === true });
+      const onBatchEnd = handlers.onEspBatchEnd?.bind(handlers);
+      b.batchReceive = UdpReceiveBatch.start(options.batchIo, b.socket, options.watchReadable, (msg, remote) => deliver(msg, remote, true), () => counters.malformedIn++, {
+        gro: options.udpGro === true,
+        ...(onBatchEnd !== undefined ? { onBatchEnd } : {}),
+      });
     }
   };
 

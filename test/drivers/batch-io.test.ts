@@ -463,6 +463,34 @@ describe("UdpReceiveBatch (recvmmsg on a dgram socket's duplicate fd)", () => {
     expect(r?.groDatagrams).toBeGreaterThanOrEqual(21);
   });
 
+  it("onBatchEnd follows each recvmmsg: the views handed out in that call are still intact there", async () => {
+    const rx = await udpSocket();
+    const tx = await udpSocket();
+    let pending: Uint8Array[] = [];
+    const atBatchEnd: Uint8Array[] = [];
+    let batches = 0;
+    let done: (() => void) | undefined;
+    const all = new Promise<void>((res) => (done = res));
+    const packets = Array.from({ length: 50 }, (_, i) => packet(i, 100 + i));
+    const r = UdpReceiveBatch.start(batchIo(), rx, watcher(), (bytes) => {
+      pending.push(bytes); // a view into the receive buffer, not a copy
+    }, () => undefined, {
+      slots: 8,
+      onBatchEnd: () => {
+        batches++;
+        for (const v of pending) atBatchEnd.push(v.slice());
+        pending = [];
+        if (atBatchEnd.length === packets.length) done?.();
+      },
+    });
+    if (r !== undefined) receivers.push(r);
+    for (const p of packets) tx.send(p, rx.address().port, "127.0.0.1");
+    await all;
+    expect(atBatchEnd).toEqual(packets);
+    expect(batches).toBe(r?.calls);
+    expect(batches).toBeGreaterThanOrEqual(Math.ceil(packets.length / 8));
+  });
+
   it("reports datagrams longer than a slot as truncated instead of delivering a cut packet", async () => {
     const rx = await udpSocket();
     const tx = await udpSocket();
