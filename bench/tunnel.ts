@@ -323,8 +323,22 @@ function espDropsOf(s: Stats | undefined): number | string {
     .reduce((n, [, v]) => n + v, 0);
 }
 
-async function tsipsec(topo: Topology, pure: boolean): Promise<ConfigResult> {
-  const name = pure ? "tsipsec-pure" : "tsipsec";
+/** Runs `f` with `vars` set in this process's environment (the gateways inherit it), then restores it. */
+async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await f();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+async function tsipsec(topo: Topology, pure: boolean, label?: string): Promise<ConfigResult> {
+  const name = label ?? (pure ? "tsipsec-pure" : "tsipsec");
   const saved = process.env.TSIPSEC_NO_NATIVE;
   const savedNodeOptions = process.env.NODE_OPTIONS;
   // BENCH_TUNNEL_PROFILE=DIR: the daemons write V8 CPU profiles to DIR/<config>/ when they exit
@@ -380,10 +394,12 @@ try {
     strongswan: () => strongswan(topo),
     tsipsec: () => tsipsec(topo, false),
     "tsipsec-pure": () => tsipsec(topo, true),
+    // The native path without the TUN and UDP offloads (for same-run A/B figures).
+    "tsipsec-no-offload": () => withEnv({ TSIPSEC_NO_TUN_OFFLOAD: "1", TSIPSEC_NO_UDP_GRO: "1" }, () => tsipsec(topo, false, "tsipsec-no-offload")),
   };
   for (const name of ONLY) {
     const f = runs[name];
-    if (f === undefined) throw new Error(`unknown configuration ${name} (plain, strongswan, tsipsec, tsipsec-pure)`);
+    if (f === undefined) throw new Error(`unknown configuration ${name} (${Object.keys(runs).join(", ")})`);
     console.log(`${name}:`);
     try {
       results.push(await f());
@@ -401,12 +417,12 @@ const base = by("plain");
 const ss = by("strongswan");
 console.log(`\nSite-to-site, IKE ${IKE}, ESP ${ESP}; iperf3 TCP ${ROUNDS} x ${SECONDS} s (median), UDP ${UDP_RATE} offered for ${UDP_SECONDS} s`);
 console.log(`${mach.date}, ${mach.nproc} x ${mach.cpuModel}, Node ${mach.node}, load ${mach.loadAverage}`);
-console.log("config          TCP Mbit/s  vs strongSwan  gw-a CPU  gw-b CPU  Mbit/s per gw CPU-s  run-queue wait a/b   UDP delivered  UDP loss  ping avg ms  added RTT ms  ESP drops a/b");
+console.log("config             TCP Mbit/s  vs strongSwan  gw-a CPU  gw-b CPU  Mbit/s per gw CPU-s  run-queue wait a/b   UDP delivered  UDP loss  ping avg ms  added RTT ms  ESP drops a/b");
 for (const r of results) {
   const ratio = ss !== undefined && ss.tcpMedianMbps > 0 ? `${fmt(r.tcpMedianMbps / ss.tcpMedianMbps, 2)}x` : "n/a";
   const added = base !== undefined ? fmt(r.ping.avgMs - base.ping.avgMs, 3) : "n/a";
   console.log(
-    `${r.name.padEnd(15)} ${fmt(r.tcpMedianMbps, 0).padStart(10)}  ${ratio.padStart(12)}  ${fmt(r.cpuMedianA, 0).padStart(7)}%  ${fmt(r.cpuMedianB, 0).padStart(7)}%  ${fmt(r.mbpsPerGatewayCpu, 0).padStart(19)}  ${`${fmt(r.runqueueWaitMedianA, 0)}%/${fmt(r.runqueueWaitMedianB, 0)}%`.padStart(18)}  ${fmt(r.udp.deliveredMbps, 0).padStart(13)}  ${fmt(r.udp.lossPercent, 1).padStart(7)}%  ${fmt(r.ping.avgMs, 3).padStart(11)}  ${added.padStart(12)}  ${r.espDrops.a}/${r.espDrops.b}`,
+    `${r.name.padEnd(18)} ${fmt(r.tcpMedianMbps, 0).padStart(10)}  ${ratio.padStart(12)}  ${fmt(r.cpuMedianA, 0).padStart(7)}%  ${fmt(r.cpuMedianB, 0).padStart(7)}%  ${fmt(r.mbpsPerGatewayCpu, 0).padStart(19)}  ${`${fmt(r.runqueueWaitMedianA, 0)}%/${fmt(r.runqueueWaitMedianB, 0)}%`.padStart(18)}  ${fmt(r.udp.deliveredMbps, 0).padStart(13)}  ${fmt(r.udp.lossPercent, 1).padStart(7)}%  ${fmt(r.ping.avgMs, 3).padStart(11)}  ${added.padStart(12)}  ${r.espDrops.a}/${r.espDrops.b}`,
   );
 }
 for (const [n, why] of Object.entries(failures)) console.log(`${n.padEnd(15)} FAILED: ${why}`);
