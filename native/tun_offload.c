@@ -210,6 +210,19 @@ static int continues(const uint8_t *p, const tcp_layout *tp, const uint8_t *q, s
   return b[13] == TCP_ACK || b[13] == (TCP_ACK | TCP_PSH);
 }
 
+/*
+ * Are the IPv4 header checksum and the TCP checksum of this segment (layout `t`, `len` bytes)
+ * valid? A GSO frame gets both recomputed (the kernel fills in the TCP checksum through
+ * NEEDS_CSUM), so a segment corrupted before its sender's gateway encrypted it would leave with
+ * valid checksums and reach TCP as good data. Linux GRO validates both before it merges
+ * (inet_gro_receive, tcp4_gro_receive); so do we, and a bad segment goes alone, as it came.
+ */
+static int checksums_ok(const uint8_t *p, size_t len, const tcp_layout *t) {
+  if (!t->v6 && fold(sum_bytes(p, t->iphl, 0)) != 0xffff) return 0;
+  size_t l4 = len - t->iphl;
+  return fold(sum_bytes(p + t->iphl, l4, pseudo_sum(p, t->v6, 6, l4))) == 0xffff;
+}
+
 /* A TCP segment that may start a run: in-order data with only ACK set (PSH ends a run). */
 static int may_start(const uint8_t *p, size_t len, tcp_layout *t) {
   if (!parse_tcp(p, len, t) || len == t->iphl + t->thl) return 0;
@@ -246,6 +259,8 @@ int vnet_coalesce(const uint8_t *buf, size_t buf_len, const int32_t *desc, int c
         const uint8_t *q = buf + qo;
         tcp_layout tq;
         if (!parse_tcp(q, (size_t)ql, &tq) || !continues(p, &tp, q, (size_t)ql, &tq, mss, total, segs)) break;
+        /* The first segment's sums only once a second one joins: a lone packet goes as it is. */
+        if ((segs == 1 && !checksums_ok(p, (size_t)len, &tp)) || !checksums_ok(q, (size_t)ql, &tq)) break;
         size_t qpay = (size_t)ql - tq.iphl - tq.thl;
         if (segs == 1) memcpy(scratch + VNET_HDR_LEN, p, (size_t)len);
         memcpy(scratch + VNET_HDR_LEN + tp.iphl + tp.thl + total, q + tq.iphl + tq.thl, qpay);

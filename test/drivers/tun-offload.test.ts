@@ -351,4 +351,31 @@ describe("GRO-style coalescing for the TUN write", () => {
     // a shorter segment ends the run: what follows starts a new frame
     expect(coalesce([segment(flow, 0, ACK, p(1), 1), segment(flow, 100, ACK, new Uint8Array(10), 2), segment(flow, 110, ACK, p(3), 3)]).map((f) => f.packets)).toEqual([2, 1]);
   });
+
+  it("never merges a segment whose TCP or IPv4 header checksum is wrong (the GSO frame's sums are recomputed)", () => {
+    // Found by native/fuzz/tun_offload_fuzz.c: a corrupted segment (sealed by its sender's gateway
+    // as it was) came out of the GSO frame with fresh, valid checksums, and TCP took it as good data.
+    for (const v6 of [false, true]) {
+      const flow: Flow = { v6, src: new Uint8Array(v6 ? 16 : 4).fill(7), dst: new Uint8Array(v6 ? 16 : 4).fill(9), sport: 5201, dport: 40000, ttl: 63, tos: 0, options: new Uint8Array(0), ack: 1, window: 9 };
+      const iphl = v6 ? 40 : 20;
+      const run = (): Uint8Array[] => [0, 1, 2].map((k) => segment(flow, 100 * k, ACK, new Uint8Array(100).fill(k + 1), 5 + k));
+      expect(coalesce(run()).map((f) => f.packets)).toEqual([3]);
+      const corrupt: Array<[number, number, number[]]> = [
+        [0, iphl + 20 + 50, [1, 2]], // payload byte of the first segment: the first goes alone
+        [1, iphl + 20 + 7, [1, 1, 1]], // the second: it breaks the run and cannot start one with the third
+        [2, iphl + 20 + 99, [2, 1]], // the last
+        [1, iphl + 16, [1, 1, 1]], // the TCP checksum field itself
+      ];
+      if (!v6) corrupt.push([1, 10, [1, 1, 1]]); // the IPv4 header checksum
+      for (const [which, at, frames] of corrupt) {
+        const segs = run();
+        const bad = segs[which] ?? new Uint8Array();
+        bad[at] = (bad[at] ?? 0) ^ 0x40;
+        const out = coalesce(segs);
+        expect(out.map((f) => f.packets)).toEqual(frames);
+        const back = out.flatMap((f) => (header(f.frame).gsoType === GSO_NONE ? [f.frame.subarray(VNET_HDR_LEN)] : split(f.frame).packets));
+        expect(back.map((q) => Buffer.from(q).toString("hex"))).toEqual(segs.map((q) => Buffer.from(q).toString("hex")));
+      }
+    }
+  });
 });
