@@ -150,8 +150,12 @@ int vnet_split(const uint8_t *frame, size_t frame_len, int *next, uint8_t *out, 
 
   tcp_layout t;
   if ((gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6) || !parse_tcp(pkt, len, &t) ||
-      t.v6 != (gso == VIRTIO_NET_HDR_GSO_TCPV6) || h.gso_size == 0)
+      t.v6 != (gso == VIRTIO_NET_HDR_GSO_TCPV6) || h.gso_size == 0 || *next < 0) {
+    /* *next < 0: tunReadOffload takes it from a JS-owned Int32Array; the offset of a negative
+     * segment would copy the bytes in front of the frame into `out`. */
+    *next = 0;
     return -1;
+  }
   size_t hdrs = t.iphl + t.thl;
   size_t payload = len - hdrs;
   size_t mss = h.gso_size;

@@ -265,6 +265,19 @@ static void fuzz_split(src_t *s) {
   int32_t *ref_desc = malloc(sizeof(int32_t) * 2 * (size_t)(ref_n ? ref_n : 1));
   memcpy(ref_desc, big.desc, sizeof(int32_t) * 2 * (size_t)ref_n);
 
+  /* A caller's *next out of range (tunReadOffload keeps it in a JS-owned Int32Array): negative
+   * is malformed, past the last segment emits nothing. No GSO ignores it. */
+  {
+    int probes[2] = {-1 - (int)(seed % 3u), ref_n + (int)(seed % 3u)};
+    for (int q = 0; q < 2; q++) {
+      int nx = probes[q], n = 0;
+      size_t off = 0;
+      int r = vnet_split(frame, frame_len, &nx, big.out, big.out_cap, &off, big.desc, big.desc_cap, &n);
+      check_emitted(big.out, big.out_cap, 0, big.desc, 0, n, big.desc_cap, off, frame_len);
+      if ((frame[1] & 0x7f) != 0 && ref_r == 1) CHECK(q == 0 ? r == -1 && n == 0 : r == 1 && n == 0, "next %d: status %d, %d packets", probes[q], r, n);
+    }
+  }
+
   /* Resumed: small random buffers per call (a PRNG from the input keeps inputs short). */
   int next = 0, got = 0, stalls = 0;
   for (int round = 0;; round++) {

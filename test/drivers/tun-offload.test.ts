@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadNativeAddon } from "../../src/crypto/native/index.js";
-import { nativeBatchIo, VNET_HDR_LEN, type NativeBatchIo } from "../../src/drivers/batch-io.js";
+import { nativeBatchIo, VNET_FRAME_MAX, VNET_HDR_LEN, type NativeBatchIo } from "../../src/drivers/batch-io.js";
 import { foldChecksum, onesComplementSum, setIpv4HeaderChecksum } from "../../src/wire/ip.js";
 
 /**
@@ -284,6 +284,26 @@ describe("TSO split of frames read from the TUN (virtio-net header, RFC 9293 seg
     );
     expect(split(new Uint8Array(VNET_HDR_LEN)).status).toBe(-1);
     expect(split(frame({ flags: 0, gsoType: 3 /* UDP (UFO), never enabled */, hdrLen: 0, gsoSize: 8, csumStart: 0, csumOffset: 0 }, new Uint8Array(60).fill(0x45))).status).toBe(-1);
+  });
+});
+
+describe("tunReadOffload's carried state", () => {
+  it("drops a pending frame whose next segment is negative instead of copying the bytes in front of it", () => {
+    // state[1] lives in a JS-owned Int32Array; vnet_split took it as is, and segment -1 sat
+    // gso_size bytes before the frame (an out-of-bounds read into `buf`, found by ASan in
+    // native/fuzz/tun_offload_fuzz.c). fd -1: after the pending frame the read fails with EBADF.
+    const flow: Flow = { v6: false, src: Uint8Array.from([198, 18, 1, 2]), dst: Uint8Array.from([198, 18, 2, 2]), sport: 40000, dport: 5201, ttl: 64, tos: 0, options: new Uint8Array(0), ack: 7, window: 500 };
+    const f = tsoFrame(flow, 1000, ACK, [new Uint8Array(1000).fill(1), new Uint8Array(1000).fill(2)], 1);
+    const memory = new Uint8Array(4096 + VNET_FRAME_MAX).fill(0xee); // what lies in front of the frame
+    const frameBuf = memory.subarray(4096);
+    frameBuf.set(f);
+    const buf = new Uint8Array(1 << 16);
+    const desc = new Int32Array(64);
+    const state = Int32Array.from([f.length, -1, 0, 0, 0]);
+    const n = batchIo().tunReadOffload(-1, buf, desc, 32, frameBuf, state);
+    expect(n).toBeLessThan(0); // -EBADF: no packet came out of the pending frame
+    expect(Array.from(state)).toEqual([0, 0, 0, 0, 1]); // dropped as malformed
+    expect(buf.includes(0xee)).toBe(false);
   });
 });
 
