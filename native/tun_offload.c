@@ -107,12 +107,6 @@ static int parse_tcp(const uint8_t *p, size_t len, tcp_layout *t) {
   return 1;
 }
 
-static uint8_t l4_protocol(const uint8_t *p, size_t len) {
-  if (len >= 20 && (p[0] >> 4) == 4) return p[9];
-  if (len >= 40 && (p[0] >> 4) == 6) return p[6];
-  return 0;
-}
-
 /* Room for `need` bytes at the 8-aligned *out_off and one descriptor? Then reserve them. */
 static uint8_t *reserve(uint8_t *out, size_t out_cap, size_t *out_off, int32_t *desc, int desc_cap, int *count, size_t need) {
   size_t off = (*out_off + 7) & ~(size_t)7;
@@ -142,7 +136,10 @@ int vnet_split(const uint8_t *frame, size_t frame_len, int *next, uint8_t *out, 
     if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
       /* The field holds the pseudo-header sum; the rest is ours to add (RFC 1071). */
       uint16_t c = (uint16_t)~fold(sum_bytes(o + cs, len - cs, 0));
-      if (c == 0 && l4_protocol(o, len) == 17) c = 0xffff; /* UDP: 0 would mean "no checksum" */
+      /* UDP: 0 would mean "no checksum" (RFC 768; invalid over IPv6, RFC 8200 s8.1). Whatever
+       * csum_start points at (a UDP header behind IPv6 extension headers too): a computed 0 goes
+       * out as 0xffff, the other ones' complement zero, as Linux's skb_checksum_help does. */
+      if (c == 0) c = 0xffff;
       memcpy(o + cs + co, &c, 2);
     }
     return 1;

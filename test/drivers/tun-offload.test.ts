@@ -272,6 +272,32 @@ describe("TSO split of frames read from the TUN (virtio-net header, RFC 9293 seg
     expect(new DataView(out.buffer).getUint16(26)).toBe(0xffff);
   });
 
+  it("sends a computed UDP checksum of 0 as 0xffff behind IPv6 extension headers too", () => {
+    // The 0 -> 0xffff rule looked for UDP in the IPv6 next-header field only: behind a
+    // Destination Options header a UDP checksum of 0 went out, which IPv6 receivers drop
+    // (RFC 8200 s8.1). Linux's skb_checksum_help maps 0 to 0xffff for any partial checksum.
+    const udp = new Uint8Array(58);
+    const v = new DataView(udp.buffer);
+    v.setUint32(0, 6 << 28);
+    v.setUint16(4, 18); // payload: 8 (Destination Options) + 8 (UDP header) + 2
+    udp[6] = 60; // Destination Options
+    udp[7] = 64;
+    udp.fill(0x20, 8, 24);
+    udp.fill(0x21, 24, 40);
+    udp.set([17, 0, 1, 4, 0, 0, 0, 0], 40); // next header UDP, PadN
+    udp.set([0, 1, 0, 2, 0, 10, 0, 0], 48);
+    const ps = onesComplementSum(udp, 8, 40) + 17 + 10;
+    const without = ~foldChecksum(onesComplementSum(udp, 48, 58, ps)) & 0xffff; // folded sum, last word 0
+    v.setUint16(56, 0xffff - without);
+    expect(foldChecksum(onesComplementSum(udp, 48, 58, ps))).toBe(0); // the complete checksum is 0
+    const partial = udp.slice();
+    new DataView(partial.buffer).setUint16(54, ~foldChecksum(ps) & 0xffff);
+    const out = split(frame({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: 48, csumOffset: 6 }, partial)).packets[0] ?? new Uint8Array();
+    expect(out.length).toBe(58);
+    expect(new DataView(out.buffer).getUint16(54)).toBe(0xffff);
+    expect(foldChecksum(onesComplementSum(out, 48, 58, ps))).toBe(0); // and it verifies
+  });
+
   it("drops malformed frames (-1) and never reads past one: arbitrary headers and packets", () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 0, maxLength: 400 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 0xffff }), fc.nat({ max: 0xffff }), fc.nat({ max: 0xffff }), (pkt, flags, gsoType, gsoSize, cs, co) => {
