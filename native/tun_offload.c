@@ -120,7 +120,9 @@ static uint8_t *reserve(uint8_t *out, size_t out_cap, size_t *out_off, int32_t *
 
 int vnet_split(const uint8_t *frame, size_t frame_len, int *next, uint8_t *out, size_t out_cap, size_t *out_off, int32_t *desc,
                int desc_cap, int *count) {
-  if (frame_len <= VNET_HDR_LEN) return -1;
+  /* Longer than a TUN reads (vnetSplit and tunReadOffload accept any buffer): an IP packet that
+   * the 16-bit length fields of the segments could not describe. */
+  if (frame_len <= VNET_HDR_LEN || frame_len > VNET_FRAME_MAX) return -1;
   struct virtio_net_hdr h;
   memcpy(&h, frame, sizeof h);
   const uint8_t *pkt = frame + VNET_HDR_LEN;

@@ -30,7 +30,8 @@
  * length for k = *count.. (updated, at most desc_cap).
  * Returns 1 when every segment was emitted, 0 when `out` or `desc` ran out of room first (call
  * again with the same frame and *next), -1 when the frame is malformed (dropped: too short, an
- * unknown gso_type, a GSO frame that is not plain IPv4/IPv6 + TCP, a checksum offset outside it).
+ * unknown gso_type, a GSO frame that is not plain IPv4/IPv6 + TCP, a checksum offset outside it,
+ * longer than VNET_FRAME_MAX, or a GSO frame with *next < 0).
  */
 int vnet_split(const uint8_t *frame, size_t frame_len, int *next, uint8_t *out, size_t out_cap, size_t *out_off, int32_t *desc,
                int desc_cap, int *count);

@@ -309,6 +309,14 @@ describe("TSO split of frames read from the TUN (virtio-net header, RFC 9293 seg
       { numRuns: 2000 },
     );
     expect(split(new Uint8Array(VNET_HDR_LEN)).status).toBe(-1);
+    // Longer than a TUN reads: a 65535-byte segment plus headers has no 16-bit IPv4 total length
+    // (it came out as 65575 & 0xffff = 39). vnetSplit and tunReadOffload take any buffer size.
+    const flow: Flow = { v6: false, src: Uint8Array.from([198, 18, 1, 2]), dst: Uint8Array.from([198, 18, 2, 2]), sport: 1, dport: 2, ttl: 64, tos: 0, options: new Uint8Array(0), ack: 0, window: 1 };
+    const long = frame({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: GSO_TCPV4, hdrLen: 40, gsoSize: 65535, csumStart: 20, csumOffset: 16 }, segment(flow, 0, ACK, new Uint8Array(65535 - 40), 0));
+    const longer = new Uint8Array(VNET_FRAME_MAX + 5000);
+    longer.set(long);
+    expect(split(longer).status).toBe(-1);
+    expect(split(long).status).toBe(1); // VNET_FRAME_MAX itself is fine
     expect(split(frame({ flags: 0, gsoType: 3 /* UDP (UFO), never enabled */, hdrLen: 0, gsoSize: 8, csumStart: 0, csumOffset: 0 }, new Uint8Array(60).fill(0x45))).status).toBe(-1);
   });
 });
