@@ -366,7 +366,7 @@ async function tsipsec(topo: Topology, pure: boolean, label?: string): Promise<C
     const sb = await controlRequest(b.controlPath, { op: "stats" }, 10_000).catch(() => undefined);
     for (const [gw, st] of [["gw-a", sa], ["gw-b", sb]] as const) {
       const t = st?.tun;
-      if (t !== undefined) console.log(`  ${name} ${gw} TUN: offload ${t.offload ? "on" : "off"}, ${t.packetsRead} read (${t.tsoFramesRead} TSO frames), ${t.packetsWritten} written (${t.gsoPacketsWritten} in ${t.gsoFramesWritten} GSO frames)`);
+      if (t !== undefined) console.log(`  ${name} ${gw} TUN: offload ${t.offload ? "on" : "off"}, ${t.packetsRead} read (${t.tsoFramesRead} TSO frames), ${t.packetsWritten} written (${t.gsoPacketsWritten} in ${t.gsoFramesWritten} GSO frames); drops ${JSON.stringify(st?.drops ?? {})}`);
     }
     const nativeLine = a.grepLog(/native/i)[0];
     return { ...r, espDrops: { a: espDropsOf(sa), b: espDropsOf(sb) }, ...(nativeLine !== undefined ? { note: nativeLine.slice(0, 200) } : {}) };
@@ -396,6 +396,8 @@ try {
     "tsipsec-pure": () => tsipsec(topo, true),
     // The native path without the TUN and UDP offloads (for same-run A/B figures).
     "tsipsec-no-offload": () => withEnv({ TSIPSEC_NO_TUN_OFFLOAD: "1", TSIPSEC_NO_UDP_GRO: "1" }, () => tsipsec(topo, false, "tsipsec-no-offload")),
+    // The native path with the ESP send and TUN write on the event loop (no thread-pool I/O).
+    "tsipsec-sync-io": () => withEnv({ TSIPSEC_NO_ASYNC_IO: "1" }, () => tsipsec(topo, false, "tsipsec-sync-io")),
   };
   for (const name of ONLY) {
     const f = runs[name];

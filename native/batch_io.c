@@ -50,6 +50,11 @@
  *       The two steps alone, for tests: vnetSplit -> packets emitted (state [0] next segment,
  *       [1] 1 = done / 0 = out of room / -1 = malformed); vnetCoalesce -> frames written into
  *       `out` packed, outDesc[3k..] = offset, length, packets inside.
+ *   udpSendBatchAsync(fd, buf, desc, count, addrs, gso, callback(sent))
+ *   tunWriteAsync(fd, buf, desc, count, scratch | null, state | null, callback(accepted))
+ *       udpSendBatch / tunWriteBatch (scratch null) / tunWriteOffload on a libuv thread-pool thread;
+ *       the callback gets the result on the event loop. Until then the caller must neither touch
+ *       the arrays nor queue a second job for the same fd (the order of packets is the caller's).
  *   dupFd(fd) -> new fd (close-on-exec) | -errno
  *   closeFd(fd) -> 0 | -errno
  *       A second descriptor of a UDP socket gets its own uv_poll watcher: libuv allows one watcher
@@ -65,6 +70,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <node_api.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -76,6 +82,9 @@
 #include "tun_offload.h"
 
 #define ADDR_SLOT 32
+
+static int udp_send_core(int fd, unsigned char *buf, size_t buf_len, int32_t *desc, int count, unsigned char *addrs, size_t addrs_len, int gso);
+static int tun_write_plain_core(int fd, unsigned char *buf, size_t buf_len, int32_t *desc, int count);
 /* Datagrams per sendmmsg/recvmmsg system call (the kernel caps vlen at UIO_MAXIOV = 1024). */
 #define BATCH_CHUNK 64
 /* UDP GSO limits: segments per message (the kernel's UDP_MAX_SEGMENTS is 64 or more) and bytes. */
@@ -168,16 +177,7 @@ static napi_value js_tun_write_batch(napi_env env, napi_callback_info info) {
   if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
       !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 2)
     return throw_type(env, "tunWriteBatch(fd, buf, desc, count)");
-  int ok = 0;
-  for (int i = 0; i < count; i++) {
-    int32_t off = desc[2 * i], len = desc[2 * i + 1];
-    if (!in_bounds(off, len, buf_len)) continue;
-    ssize_t r;
-    do r = write(fd, buf + off, (size_t)len);
-    while (r < 0 && errno == EINTR);
-    if (r == len) ok++;
-  }
-  return int_result(env, ok);
+  return int_result(env, tun_write_plain_core(fd, buf, buf_len, desc, count));
 }
 
 static napi_value js_tun_set_offload(napi_env env, napi_callback_info info) {
@@ -273,6 +273,141 @@ static napi_value js_tun_write_offload(napi_env env, napi_callback_info info) {
   return int_result(env, w.ok);
 }
 
+/*
+ * Asynchronous variants (issue 7, CPU share): the two heaviest system calls of a gateway, the
+ * ESP sendmmsg of the sending side (it also carries the receiving stack's work up to the peer's
+ * socket) and the TUN write of the receiving side (it carries the forwarding to the inner host),
+ * run on a libuv thread-pool thread while the event loop goes on reading and sealing the next
+ * burst. The caller keeps at most one job per fd in flight (order is kept) and must not touch
+ * the job's buffers until its callback ran; the arrays are referenced until then.
+ */
+typedef enum { JOB_UDP_SEND, JOB_TUN_WRITE, JOB_TUN_WRITE_OFFLOAD } job_kind;
+
+typedef struct {
+  job_kind kind;
+  napi_async_work work;
+  napi_ref refs[6];
+  int nrefs;
+  napi_ref cb;
+  int fd, count, gso;
+  unsigned char *buf, *addrs, *scratch;
+  size_t buf_len, addrs_len;
+  int32_t *desc, *state;
+  int result;
+} io_job;
+
+static int tun_write_plain_core(int fd, unsigned char *buf, size_t buf_len, int32_t *desc, int count) {
+  int ok = 0;
+  for (int i = 0; i < count; i++) {
+    int32_t off = desc[2 * i], len = desc[2 * i + 1];
+    if (!in_bounds(off, len, buf_len)) continue;
+    ssize_t r;
+    do r = write(fd, buf + off, (size_t)len);
+    while (r < 0 && errno == EINTR);
+    if (r == len) ok++;
+  }
+  return ok;
+}
+
+static void job_execute(napi_env env, void *data) {
+  io_job *j = data;
+  if (j->kind == JOB_UDP_SEND) {
+    j->result = udp_send_core(j->fd, j->buf, j->buf_len, j->desc, j->count, j->addrs, j->addrs_len, j->gso);
+  } else if (j->kind == JOB_TUN_WRITE) {
+    j->result = tun_write_plain_core(j->fd, j->buf, j->buf_len, j->desc, j->count);
+  } else {
+    tun_write_ctx w = {j->fd, 0, j->state};
+    vnet_coalesce(j->buf, j->buf_len, j->desc, j->count, j->scratch, tun_write_frame, &w);
+    j->result = w.ok;
+  }
+}
+
+static void job_complete(napi_env env, napi_status status, void *data) {
+  io_job *j = data;
+  napi_value cb = NULL, recv, arg;
+  napi_get_reference_value(env, j->cb, &cb);
+  napi_get_undefined(env, &recv);
+  napi_create_int32(env, status == napi_ok ? j->result : -1, &arg);
+  for (int i = 0; i < j->nrefs; i++) napi_delete_reference(env, j->refs[i]);
+  napi_delete_reference(env, j->cb);
+  napi_delete_async_work(env, j->work);
+  free(j);
+  if (cb != NULL) napi_call_function(env, recv, cb, 1, &arg, NULL);
+}
+
+/* Keeps argv[i] alive for the job (typed arrays whose memory the worker uses). */
+static int job_ref(napi_env env, io_job *j, napi_value v) {
+  return napi_create_reference(env, v, 1, &j->refs[j->nrefs++]) == napi_ok;
+}
+
+static napi_value job_start(napi_env env, io_job *j, napi_value *arrays, int narrays, napi_value cb) {
+  napi_valuetype t;
+  napi_value name;
+  if (napi_typeof(env, cb, &t) != napi_ok || t != napi_function) {
+    free(j);
+    return throw_type(env, "the last argument must be a callback");
+  }
+  for (int i = 0; i < narrays; i++) job_ref(env, j, arrays[i]);
+  napi_create_reference(env, cb, 1, &j->cb);
+  napi_create_string_utf8(env, "tsipsec:io", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
+    for (int i = 0; i < j->nrefs; i++) napi_delete_reference(env, j->refs[i]);
+    napi_delete_reference(env, j->cb);
+    free(j);
+    return throw_type(env, "cannot queue the I/O job");
+  }
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  return undefined;
+}
+
+static napi_value js_udp_send_batch_async(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  const char *usage = "udpSendBatchAsync(fd, buf, desc, count, addrs, gso, callback)";
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7) return throw_type(env, usage);
+  io_job *j = calloc(1, sizeof *j);
+  if (j == NULL) return throw_type(env, "out of memory");
+  size_t desc_len;
+  j->kind = JOB_UDP_SEND;
+  if (!get_int(env, argv[0], &j->fd) || !get_bytes(env, argv[1], &j->buf, &j->buf_len) || !get_i32(env, argv[2], &j->desc, &desc_len) ||
+      !get_int(env, argv[3], &j->count) || j->count < 0 || (size_t)j->count > desc_len / 4 || !get_bytes(env, argv[4], &j->addrs, &j->addrs_len) ||
+      !get_int(env, argv[5], &j->gso)) {
+    free(j);
+    return throw_type(env, usage);
+  }
+  napi_value arrays[3] = {argv[1], argv[2], argv[4]};
+  return job_start(env, j, arrays, 3, argv[6]);
+}
+
+static napi_value js_tun_write_async(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  const char *usage = "tunWriteAsync(fd, buf, desc, count, scratch | null, state | null, callback)";
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7) return throw_type(env, usage);
+  io_job *j = calloc(1, sizeof *j);
+  if (j == NULL) return throw_type(env, "out of memory");
+  size_t desc_len, scratch_len = 0, state_len = 0;
+  napi_valuetype st;
+  if (!get_int(env, argv[0], &j->fd) || !get_bytes(env, argv[1], &j->buf, &j->buf_len) || !get_i32(env, argv[2], &j->desc, &desc_len) ||
+      !get_int(env, argv[3], &j->count) || j->count < 0 || (size_t)j->count > desc_len / 2 || napi_typeof(env, argv[4], &st) != napi_ok) {
+    free(j);
+    return throw_type(env, usage);
+  }
+  if (st == napi_null || st == napi_undefined) {
+    j->kind = JOB_TUN_WRITE;
+    napi_value arrays[2] = {argv[1], argv[2]};
+    return job_start(env, j, arrays, 2, argv[6]);
+  }
+  if (!get_bytes(env, argv[4], &j->scratch, &scratch_len) || scratch_len < VNET_FRAME_MAX || !get_i32(env, argv[5], &j->state, &state_len) || state_len < 3) {
+    free(j);
+    return throw_type(env, usage);
+  }
+  j->kind = JOB_TUN_WRITE_OFFLOAD;
+  napi_value arrays[4] = {argv[1], argv[2], argv[4], argv[5]};
+  return job_start(env, j, arrays, 4, argv[6]);
+}
+
 static napi_value js_vnet_split(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -341,18 +476,8 @@ static socklen_t sockaddr_length(const unsigned char *slot) {
 /* Once the kernel refused a UDP_SEGMENT message (no UDP GSO), every later batch sends plainly. */
 static int gso_unsupported = 0;
 
-static napi_value js_udp_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
-  int fd, count, gso = 0;
-  unsigned char *buf, *addrs;
-  size_t buf_len, desc_len, addrs_len;
-  int32_t *desc;
-  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
-      !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 4 || !get_bytes(env, argv[4], &addrs, &addrs_len) ||
-      (argc >= 6 && !get_int(env, argv[5], &gso)))
-    return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
+/* The body of udpSendBatch: arguments already checked; safe on any thread (no N-API). */
+static int udp_send_core(int fd, unsigned char *buf, size_t buf_len, int32_t *desc, int count, unsigned char *addrs, size_t addrs_len, int gso) {
   if (gso_unsupported) gso = 0;
   struct mmsghdr msgs[BATCH_CHUNK];
   struct iovec iovs[BATCH_CHUNK];
@@ -448,7 +573,22 @@ static napi_value js_udp_send_batch(napi_env env, napi_callback_info info) {
       done += r;
     }
   }
-  return int_result(env, sent);
+  return sent;
+}
+
+static napi_value js_udp_send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
+  int fd, count, gso = 0;
+  unsigned char *buf, *addrs;
+  size_t buf_len, desc_len, addrs_len;
+  int32_t *desc;
+  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
+      !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 4 || !get_bytes(env, argv[4], &addrs, &addrs_len) ||
+      (argc >= 6 && !get_int(env, argv[5], &gso)))
+    return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
+  return int_result(env, udp_send_core(fd, buf, buf_len, desc, count, addrs, addrs_len, gso));
 }
 
 #ifndef UDP_GRO
@@ -551,6 +691,8 @@ napi_status tsipsec_register_batch_io(napi_env env, napi_value exports) {
       {"tunWriteBatch", NULL, js_tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpSendBatch", NULL, js_udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpRecvBatch", NULL, js_udp_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpSendBatchAsync", NULL, js_udp_send_batch_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tunWriteAsync", NULL, js_tun_write_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpSetGro", NULL, js_udp_set_gro, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tunSetOffload", NULL, js_tun_set_offload, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tunReadOffload", NULL, js_tun_read_offload, NULL, NULL, NULL, napi_enumerable, NULL},

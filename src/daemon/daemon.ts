@@ -223,6 +223,12 @@ class Daemon {
   readonly #wrapEncr = nativeEncrWrapper(this.#native, { scratchOutput: true });
   /** Batched TUN reads/writes and sendmmsg for ESP (native/batch_io.c); TSIPSEC_NO_BATCH_IO=1 keeps one system call per packet with the native AEAD (for A/B measurements). */
   readonly #batchIo = process.env["TSIPSEC_NO_BATCH_IO"] === "1" ? undefined : nativeBatchIo(this.#native);
+  /**
+   * The ESP send and the TUN write (the two heaviest system calls, each carrying the kernel's work
+   * on the far side of a veth or the forwarding) run on libuv's thread pool, one burst in flight
+   * per socket/device; TSIPSEC_NO_ASYNC_IO=1 keeps them on the event loop (A/B measurements).
+   */
+  readonly #asyncIo = process.env["TSIPSEC_NO_ASYNC_IO"] !== "1";
   #tun: TunDevice | undefined;
   /** MSS limits for TCP SYNs through the tunnel (see mss-clamp.ts), from the TUN MTU. */
   #mss4 = 0xffff;
@@ -322,14 +328,23 @@ class Daemon {
             this.#internalError("esp-in", e);
           }
         },
+        // Back-pressure between the two queues that now drain on the thread pool: decrypted
+        // packets wait for the TUN writes, sealed ones for the ESP sends; a full queue pauses its
+        // producer (the kernel's socket or TUN queue then holds, or drops and counts, the rest).
+        canReceiveEsp: () => this.#tun?.writeQueueFull !== true,
+        onSendDrain: () => this.#tun?.resumeReading(),
         onError: (err, local) => log.net.warn({ local: `${local.address}:${local.port}`, err: err.message }, "UDP socket error"),
       },
-      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg), batchIo: this.#batchIo, watchReadable: nativeReadableWatcher(this.#native), udpGso: process.env["TSIPSEC_NO_UDP_GSO"] !== "1", udpGro: process.env["TSIPSEC_NO_UDP_GRO"] !== "1" },
+      { ikePort: cfg.daemon.ikePort, natTPort: cfg.daemon.nattPort, addresses: bindAddresses(cfg), batchIo: this.#batchIo, watchReadable: nativeReadableWatcher(this.#native), udpGso: process.env["TSIPSEC_NO_UDP_GSO"] !== "1", udpGro: process.env["TSIPSEC_NO_UDP_GRO"] !== "1", asyncSend: this.#asyncIo },
     );
     log.net.info({ bound: this.#udp.bound.map((b) => `${b.address}:${b.port}`) }, "UDP sockets bound");
     // Likewise a live daemon on our control socket: refuse before creating the TUN or routes.
     await removeStaleSocket(controlPath);
-    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native), batchIo: this.#batchIo, offload: process.env["TSIPSEC_NO_TUN_OFFLOAD"] !== "1" });
+    this.#tun = await openTun({ name: cfg.daemon.tun.name, mtu: cfg.daemon.tun.mtu, bypassUdpPorts: [cfg.daemon.ikePort, cfg.daemon.nattPort], watchReadable: nativeReadableWatcher(this.#native), batchIo: this.#batchIo, offload: process.env["TSIPSEC_NO_TUN_OFFLOAD"] !== "1",
+      asyncWrites: this.#asyncIo,
+      canRead: () => this.#udp?.sendQueueFull !== true,
+      onWritable: () => this.#udp?.resumeReceive(),
+    });
     log.daemon.info({ native: this.#native !== undefined, openssl: this.#native?.opensslVersion() }, this.#native !== undefined ? "native fast path: ESP AEAD on OpenSSL contexts, TUN on the event loop" : "native fast path off: pure TypeScript data plane");
     this.#mss4 = mssForMtu(this.#tun.mtu, 4);
     this.#mss6 = mssForMtu(this.#tun.mtu, 6);

@@ -36,6 +36,10 @@ export interface NativeBatchIo {
    * With `segs`, segs[i] = the UDP GRO segment size of a coalesced slot (0: one datagram). Returns the count (0: none) or -errno.
    */
   udpRecvBatch(fd: number, buf: Uint8Array, slotBytes: number, desc: Int32Array, addrs: Uint8Array, maxPackets: number, segs?: Int32Array): number;
+  /** udpSendBatch on a libuv thread-pool thread; `done(sent)` on the event loop. Keep the arrays untouched and no second job for `fd` until then. */
+  udpSendBatchAsync(fd: number, buf: Uint8Array, desc: Int32Array, count: number, addrs: Uint8Array, gso: number, done: (sent: number) => void): void;
+  /** tunWriteBatch (scratch null) or tunWriteOffload on a thread-pool thread; `done(accepted)` on the event loop; same rules. */
+  tunWriteAsync(fd: number, buf: Uint8Array, desc: Int32Array, count: number, scratch: Uint8Array | null, state: Int32Array | null, done: (accepted: number) => void): void;
   /** setsockopt(UDP_GRO): runs of same-size datagrams of one flow arrive as one (segment size in udpRecvBatch's `segs`). 0 or -errno. */
   udpSetGro(fd: number, on: number): number;
   /** ioctl(TUNSETOFFLOAD, flags) on a TUN opened with IFF_VNET_HDR: 0 or -errno. */
@@ -69,6 +73,8 @@ const FUNCTIONS = [
   "udpSendBatch",
   "udpRecvBatch",
   "udpSetGro",
+  "udpSendBatchAsync",
+  "tunWriteAsync",
   "tunSetOffload",
   "tunReadOffload",
   "tunWriteOffload",
@@ -146,6 +152,35 @@ export interface UdpSendBatchOptions {
   bufferBytes?: number;
   /** UDP GSO (UDP_SEGMENT) for runs of equal-size datagrams to one peer (default false). */
   gso?: boolean;
+  /**
+   * Send bursts on a libuv thread-pool thread (udpSendBatchAsync) while the event loop prepares
+   * the next ones (default false). At most one burst is in flight (order is kept); up to
+   * `queueDepth` full bursts wait behind it. A burst of at most {@link SYNC_SEND_MAX} datagrams
+   * with nothing in flight is sent at once on the event loop: sparse traffic gets no thread hop.
+   */
+  async?: boolean;
+  /** With async: bursts that may wait behind the one in flight (default 12); beyond, datagrams are dropped and counted. */
+  queueDepth?: number;
+  /** With async: called when a burst came back from the thread pool (room again after `full`). */
+  onDrain?: () => void;
+}
+
+/** Spare bursts kept when an async UdpSendBatch reports `full`: what one TUN read wake-up (256 packets) can still fill. */
+export const SEND_RESERVE = 5;
+
+/** An async UdpSendBatch sends a burst this small synchronously when nothing is in flight (latency of sparse traffic). */
+export const SYNC_SEND_MAX = 4;
+
+/** One burst: datagrams packed into one buffer with their descriptors and destinations. */
+interface SendBurst {
+  readonly buf: Uint8Array;
+  readonly desc: Int32Array;
+  readonly addrs: Uint8Array;
+  /** Per datagram: destination, for the fallback (two arrays: no object per packet). */
+  readonly destAddress: string[];
+  readonly destPort: Int32Array;
+  count: number;
+  used: number;
 }
 
 /**
@@ -153,33 +188,41 @@ export interface UdpSendBatchOptions {
  *
  * The first `push` of a burst schedules the flush as a microtask: it runs when the current
  * callback (one TUN read batch) returns, so one wake-up = one send call, and nothing waits longer
- * than the JavaScript already running. A full queue flushes at once. A datagram the kernel had no
+ * than the JavaScript already running. A full burst flushes at once. A datagram the kernel had no
  * room for (socket buffer full) goes to `fallback` (dgram's send, which queues in libuv) rather
  * than being dropped; one the kernel refused is reported to `onError`.
+ *
+ * With `async`, the flush hands the burst to a thread-pool thread (the send system call, and on a
+ * veth or loopback path the receiving stack's work it carries, leave the event loop's thread) and
+ * further bursts queue behind it in order.
  */
 export class UdpSendBatch {
   readonly #io: NativeBatchIo;
   readonly #fd: number;
   readonly #fallback: (bytes: Uint8Array, port: number, address: string) => void;
   readonly #onError: (errno: number) => void;
-  readonly #buf: Uint8Array;
-  readonly #desc: Int32Array;
-  readonly #addrs: Uint8Array;
   readonly #max: number;
-  /** Per queued datagram: destination, for the fallback (two arrays: no object per packet). */
-  readonly #destAddress: string[];
-  readonly #destPort: Int32Array;
+  readonly #bufferBytes: number;
+  readonly #async: boolean;
+  /** Bursts: the one being filled, the full ones waiting (FIFO), the free ones. */
+  #filling: SendBurst;
+  readonly #ready: SendBurst[] = [];
+  readonly #free: SendBurst[] = [];
+  #inFlight: SendBurst | undefined;
+  readonly #onDrain: (() => void) | undefined;
+  readonly #reserve: number = 0;
   /** Encoded sockaddr per "address|port" (a gateway talks to few peers). */
   readonly #sockaddrCache = new Map<string, Uint8Array | null>();
   #lastAddress = "";
   #lastPort = -1;
   #lastSockaddr: Uint8Array | null = null;
   readonly #gso: number;
-  #count = 0;
-  #used = 0;
   #scheduled = false;
-  /** sendmmsg calls made (count / calls = mean batch). */
+  /** sendmmsg calls made (count / calls = mean batch), and how many ran on the thread pool. */
   calls = 0;
+  asyncCalls = 0;
+  /** Datagrams dropped because every burst was full while one was in flight (async only). */
+  overflowDrops = 0;
 
   constructor(io: NativeBatchIo, fd: number, fallback: (bytes: Uint8Array, port: number, address: string) => void, onError: (errno: number) => void, opts: UdpSendBatchOptions = {}) {
     this.#io = io;
@@ -188,11 +231,25 @@ export class UdpSendBatch {
     this.#onError = onError;
     this.#max = opts.maxPackets ?? 64;
     this.#gso = opts.gso === true ? 1 : 0;
-    this.#buf = new Uint8Array(opts.bufferBytes ?? 256 * 1024);
-    this.#desc = new Int32Array(this.#max * SEND_STRIDE);
-    this.#addrs = new Uint8Array(this.#max * SOCKADDR_SLOT);
-    this.#destAddress = new Array<string>(this.#max).fill("");
-    this.#destPort = new Int32Array(this.#max);
+    this.#bufferBytes = opts.bufferBytes ?? 256 * 1024;
+    this.#async = opts.async === true;
+    this.#onDrain = opts.onDrain;
+    this.#filling = this.#newBurst();
+    const depth = this.#async ? Math.max(1, opts.queueDepth ?? 12) : 0;
+    this.#reserve = Math.min(depth - 1, SEND_RESERVE);
+    for (let i = 0; i < depth; i++) this.#free.push(this.#newBurst());
+  }
+
+  #newBurst(): SendBurst {
+    return {
+      buf: new Uint8Array(this.#bufferBytes),
+      desc: new Int32Array(this.#max * SEND_STRIDE),
+      addrs: new Uint8Array(this.#max * SOCKADDR_SLOT),
+      destAddress: new Array<string>(this.#max).fill(""),
+      destPort: new Int32Array(this.#max),
+      count: 0,
+      used: 0,
+    };
   }
 
   /** Queues `bytes` (copied: the caller may reuse its buffer at once) for (address, port). */
@@ -213,22 +270,30 @@ export class UdpSendBatch {
       this.#lastPort = port;
       this.#lastSockaddr = sa;
     }
-    if (sa === null || bytes.length > this.#buf.length / 4) {
+    if (sa === null || bytes.length > this.#bufferBytes / 4) {
       this.#fallback(bytes.slice(), port, address); // the caller may reuse `bytes`; dgram sends later
       return;
     }
-    if (this.#count === this.#max || this.#used + bytes.length > this.#buf.length) this.flush();
-    const i = this.#count++;
-    const off = this.#used;
-    this.#buf.set(bytes, off);
-    this.#used = (off + bytes.length + 7) & ~7;
+    let b = this.#filling;
+    if (b.count === this.#max || b.used + bytes.length > b.buf.length) {
+      this.flush();
+      b = this.#filling;
+      if (b.count !== 0) {
+        this.overflowDrops++; // every burst is full and one is in flight: like a full device queue
+        return;
+      }
+    }
+    const i = b.count++;
+    const off = b.used;
+    b.buf.set(bytes, off);
+    b.used = (off + bytes.length + 7) & ~7;
     const d = i * SEND_STRIDE;
-    this.#desc[d] = off;
-    this.#desc[d + 1] = bytes.length;
-    this.#desc[d + 2] = i;
-    this.#addrs.set(sa, i * SOCKADDR_SLOT);
-    this.#destAddress[i] = address;
-    this.#destPort[i] = port;
+    b.desc[d] = off;
+    b.desc[d + 1] = bytes.length;
+    b.desc[d + 2] = i;
+    b.addrs.set(sa, i * SOCKADDR_SLOT);
+    b.destAddress[i] = address;
+    b.destPort[i] = port;
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(this.#flushScheduled);
@@ -240,32 +305,82 @@ export class UdpSendBatch {
     this.flush();
   };
 
-  /** Sends everything queued now. */
+  /** Sends everything queued now (with async: hands it to the thread pool, in order). */
   flush(): void {
-    const n = this.#count;
-    if (n === 0) return;
-    this.#count = 0;
-    this.#used = 0;
+    const b = this.#filling;
+    if (b.count > 0) {
+      if (!this.#async) {
+        this.#send(b);
+        return;
+      }
+      const next = this.#free.pop();
+      if (next === undefined && this.#inFlight !== undefined) {
+        this.#pump(); // no free burst: b stays the filling one (push counts the overflow)
+        return;
+      }
+      this.#ready.push(b);
+      this.#filling = next ?? this.#newBurst();
+    }
+    this.#pump();
+  }
+
+  /** Starts the next ready burst when none is in flight. */
+  #pump(): void {
+    while (this.#inFlight === undefined) {
+      const b = this.#ready.shift();
+      if (b === undefined) return;
+      if (b.count <= SYNC_SEND_MAX) {
+        this.#send(b);
+        this.#free.push(b);
+        continue;
+      }
+      this.#inFlight = b;
+      this.calls++;
+      this.asyncCalls++;
+      this.#io.udpSendBatchAsync(this.#fd, b.buf, b.desc, b.count, b.addrs, this.#gso, (sent) => {
+        this.#inFlight = undefined;
+        this.#settle(b, sent);
+        this.#free.push(b);
+        this.#pump();
+        this.#onDrain?.();
+      });
+    }
+  }
+
+  /** One synchronous sendmmsg of burst `b`. */
+  #send(b: SendBurst): void {
     this.calls++;
-    const sent = this.#io.udpSendBatch(this.#fd, this.#buf, this.#desc, n, this.#addrs, this.#gso);
+    this.#settle(b, this.#io.udpSendBatch(this.#fd, b.buf, b.desc, b.count, b.addrs, this.#gso));
+  }
+
+  /** After a send: not-attempted datagrams go to the fallback (copies), refused ones to onError; the burst is empty again. */
+  #settle(b: SendBurst, sent: number): void {
+    const n = b.count;
+    b.count = 0;
+    b.used = 0;
     if (sent === n) return;
     for (let i = 0; i < n; i++) {
-      const status = this.#desc[i * SEND_STRIDE + 3] ?? 0;
+      const status = b.desc[i * SEND_STRIDE + 3] ?? 0;
       if (status === 0) continue;
       if (status === SEND_NOT_ATTEMPTED) {
-        const off = this.#desc[i * SEND_STRIDE] ?? 0;
-        const len = this.#desc[i * SEND_STRIDE + 1] ?? 0;
+        const off = b.desc[i * SEND_STRIDE] ?? 0;
+        const len = b.desc[i * SEND_STRIDE + 1] ?? 0;
         // dgram keeps its own reference: hand it a copy, the buffer is reused.
-        this.#fallback(this.#buf.slice(off, off + len), this.#destPort[i] ?? 0, this.#destAddress[i] ?? "");
+        this.#fallback(b.buf.slice(off, off + len), b.destPort[i] ?? 0, b.destAddress[i] ?? "");
       } else {
         this.#onError(-status);
       }
     }
   }
 
-  /** Datagrams waiting for the next flush. */
+  /** With async: at most SEND_RESERVE spare bursts are left (room for one more TUN wake-up); a caller with back-pressure stops producing until onDrain. */
+  get full(): boolean {
+    return this.#async && this.#free.length <= this.#reserve;
+  }
+
+  /** Datagrams not yet handed to the kernel (queued or in flight). */
   get pending(): number {
-    return this.#count;
+    return this.#filling.count + this.#ready.reduce((n, b) => n + b.count, 0) + (this.#inFlight?.count ?? 0);
   }
 }
 
@@ -290,6 +405,11 @@ export interface UdpReceiveBatchOptions {
   gro?: boolean;
   /** Called after the datagrams of each recvmmsg call were handed out, before the buffer is reused (they stay valid until it returns). */
   onBatchEnd?: () => void;
+  /**
+   * Back-pressure: asked before each recvmmsg; false stops receiving (the watcher is closed, so
+   * datagrams wait in the socket buffer, whose overflow the kernel counts) until `resume()`.
+   */
+  canReceive?: () => boolean;
 }
 
 /** dgram keeps its libuv handle (UDPWrap) under a private symbol (see udpSocketFd). */
@@ -317,6 +437,11 @@ export class UdpReceiveBatch {
   readonly #onDatagram: DatagramHandler;
   readonly #onTruncated: () => void;
   readonly #onBatchEnd: (() => void) | undefined;
+  readonly #canReceive: (() => boolean) | undefined;
+  #watcher: FdWatcher | undefined;
+  #paused = false;
+  /** Times receiving paused for back-pressure. */
+  pauses = 0;
   readonly #slot: number;
   readonly #slots: number;
   readonly #callsPerWake: number;
@@ -342,6 +467,7 @@ export class UdpReceiveBatch {
     this.#onDatagram = onDatagram;
     this.#onTruncated = onTruncated;
     this.#onBatchEnd = opts.onBatchEnd;
+    this.#canReceive = opts.canReceive;
     this.#slot = opts.slotBytes ?? 65536;
     this.#slots = opts.slots ?? 32;
     this.#callsPerWake = opts.callsPerWake ?? 4;
@@ -365,6 +491,7 @@ export class UdpReceiveBatch {
     const r = new UdpReceiveBatch(io, onDatagram, onTruncated, opts);
     r.#fd = dup;
     r.gro = opts.gro === true && io.udpSetGro(dup, 1) === 0;
+    r.#watcher = watcher;
     r.#watch = watcher(dup, r.#drain);
     (recvStop as () => number).call(handle);
     return r;
@@ -373,6 +500,10 @@ export class UdpReceiveBatch {
   #drain = (): void => {
     const io = this.#io;
     for (let call = 0; call < this.#callsPerWake && this.#fd >= 0; call++) {
+      if (this.#canReceive !== undefined && !this.#canReceive()) {
+        this.#pause();
+        return;
+      }
       const segs = this.gro ? this.#segs : undefined;
       const n = io.udpRecvBatch(this.#fd, this.#buf, this.#slot, this.#desc, this.#addrs, this.#slots, segs);
       if (n <= 0) return; // 0: drained; < 0: -errno (e.g. ECONNREFUSED from an ICMP error), try again on the next wake-up
@@ -417,6 +548,20 @@ export class UdpReceiveBatch {
       this.#lastRemote = r;
     }
     return r;
+  }
+
+  #pause(): void {
+    this.#watch?.close();
+    this.#watch = undefined;
+    this.#paused = true;
+    this.pauses++;
+  }
+
+  /** Receives again after a back-pressure pause (no-op otherwise); datagrams that waited are read at once. */
+  resume(): void {
+    if (!this.#paused || this.#fd < 0 || this.#watcher === undefined) return;
+    this.#paused = false;
+    this.#watch = this.#watcher(this.#fd, this.#drain);
   }
 
   /** Stops receiving and closes the duplicate fd (the dgram socket is the caller's to close). Idempotent. */

@@ -48,6 +48,26 @@ const NATIVE_BATCH = 64;
 const OFFLOAD_BATCH = 256;
 /** A TUN read never returns more than this (no IFF_VNET_HDR/GSO): room kept free per read. */
 const MAX_TUN_PACKET = 65536;
+/** With asyncWrites: bursts that may wait behind the one being written, and packets per burst (a GRO read of the NAT-T socket can bring 2,000). */
+const WRITE_QUEUE_DEPTH = 8;
+/** writeQueueFull below this many spare bursts: room kept for what one receive wake-up can still deliver. */
+const WRITE_RESERVE = 4;
+const ASYNC_WRITE_BURST = 512;
+/** With asyncWrites, a burst this small is written at once when none is in flight (latency of sparse traffic). */
+const SYNC_WRITE_MAX = 4;
+
+/** Queued TUN writes: packets packed into one buffer, (offset, length) pairs. */
+interface WriteBurst {
+  readonly buf: Uint8Array;
+  readonly desc: Int32Array;
+  count: number;
+  used: number;
+}
+
+function newWriteBurst(packets = NATIVE_BATCH): WriteBurst {
+  return { buf: new Uint8Array(packets * 1600 + MAX_TUN_PACKET), desc: new Int32Array(2 * packets), count: 0, used: 0 };
+}
+
 /** poll(2) timeout, ms: bounds how long close() waits for the poll thread. */
 const POLL_TIMEOUT_MS = 200;
 
@@ -73,7 +93,7 @@ export interface TunOptions {
    * loop's check phase (setImmediate: after every datagram of the current poll round was
    * decrypted), then go to the kernel in one crossing. Used together with watchReadable.
    */
-  batchIo?: Pick<NativeBatchIo, "tunReadBatch" | "tunWriteBatch" | "tunSetOffload" | "tunReadOffload" | "tunWriteOffload">;
+  batchIo?: Pick<NativeBatchIo, "tunReadBatch" | "tunWriteBatch" | "tunSetOffload" | "tunReadOffload" | "tunWriteOffload" | "tunWriteAsync">;
   /**
    * virtio-net offloads (needs batchIo): the device is opened with IFF_VNET_HDR and TUNSETOFFLOAD
    * (checksum + TSO for IPv4/IPv6), so the kernel hands over TCP frames of up to 64 KiB instead of
@@ -82,6 +102,19 @@ export interface TunOptions {
    * Default false.
    */
   offload?: boolean;
+  /**
+   * With batchIo: write bursts on a libuv thread-pool thread (the TUN write carries the kernel's
+   * forwarding of each packet) while the event loop decrypts the next ones; at most one burst in
+   * flight, so order is kept. Default false.
+   */
+  asyncWrites?: boolean;
+  /**
+   * Back-pressure (with watchReadable): asked before each read; false stops reading (the kernel's
+   * TUN queue holds, then drops, what comes meanwhile) until `resumeReading()`.
+   */
+  canRead?: () => boolean;
+  /** With asyncWrites: called when a write burst came back from the thread pool (room again after `writeQueueFull`). */
+  onWritable?: () => void;
 }
 
 export interface TunCounters {
@@ -121,6 +154,10 @@ export interface TunDevice {
    * can gather a burst and process it there.
    */
   start(onPacket: PacketHandler, onBatchEnd?: () => void): void;
+  /** With asyncWrites: (nearly) every write burst is queued or in flight; a producer with back-pressure pauses until onWritable. */
+  readonly writeQueueFull: boolean;
+  /** Reads again after a canRead pause (no-op otherwise). */
+  resumeReading(): void;
   /** Writes one IP packet to the kernel. Returns false when the kernel refused it (counted). */
   write(packet: Uint8Array): boolean;
   /** Routes `cidr` (e.g. "198.18.2.0/24", "2001:db8:2::/64") into the TUN; idempotent. `src` sets the preferred source address. */
@@ -177,7 +214,7 @@ export async function openTun(options: TunOptions = {}): Promise<TunDevice> {
   // Without TSO (an old kernel refusing TUNSETOFFLOAD) the frames still carry the header: the
   // offload read/write paths handle plain frames too, so only the flag's meaning changes.
   const offload = vnet && batchIo.tunSetOffload(fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) === 0;
-  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts, options.watchReadable, batchIo, vnet, offload);
+  const device = new LinuxTun(c, fd, name, mtu, table, bypassPorts, options.watchReadable, batchIo, vnet, offload, options.asyncWrites === true, options.canRead, options.onWritable);
   device.tableLock = tableLock;
   try {
     await ip(["link", "set", "dev", name, "mtu", String(mtu), "up"]);
@@ -234,18 +271,27 @@ class LinuxTun implements TunDevice {
   /** Native batch reads: packets packed into one buffer, (offset, length) pairs in the descriptor. */
   readonly #batchReadBuffer: Uint8Array | undefined;
   readonly #batchReadDesc: Int32Array = new Int32Array(2 * NATIVE_BATCH);
-  /** Queued writes (native batch path): packets copied into one buffer until the flush. */
-  readonly #writeBuffer: Uint8Array | undefined;
-  readonly #writeDesc = new Int32Array(2 * NATIVE_BATCH);
-  /** IFF_VNET_HDR: frames are read into #frame and split; writes are coalesced through #frame (native/tun_offload.c). */
+  /**
+   * Queued writes (native batch path): packets copied into a burst until the flush. With
+   * asyncWrites, full bursts wait (in order) behind the one a thread-pool thread is writing.
+   */
+  #wFill: WriteBurst | undefined;
+  readonly #wReady: WriteBurst[] = [];
+  readonly #wFree: WriteBurst[] = [];
+  #wInFlight: WriteBurst | undefined;
+  #wIdle: (() => void) | undefined;
+  readonly #canRead: (() => boolean) | undefined;
+  readonly #onWritable: (() => void) | undefined;
+  #readPaused = false;
+  readonly #asyncWrites: boolean;
+  /** IFF_VNET_HDR: frames are read into #frame and split (a frame may wait there between reads); writes are coalesced through #writeScratch (native/tun_offload.c). */
   readonly #vnet: boolean;
   readonly #frame: Uint8Array | undefined;
+  readonly #writeScratch: Uint8Array | null = null;
   /** tunReadOffload state: pending frame bytes, next segment, frames read, TSO frames, malformed. */
   readonly #readState = new Int32Array(TUN_READ_STATE);
   /** tunWriteOffload state: frames written, packets coalesced, GSO frames. */
   readonly #writeState = new Int32Array(3);
-  #writeCount = 0;
-  #writeUsed = 0;
   #writeFlush: NodeJS.Immediate | undefined;
 
   constructor(
@@ -259,16 +305,27 @@ class LinuxTun implements TunDevice {
     batchIo?: TunOptions["batchIo"],
     vnet = false,
     readonly offload = false,
+    asyncWrites = false,
+    canRead?: () => boolean,
+    onWritable?: () => void,
   ) {
+    this.#canRead = canRead;
+    this.#onWritable = onWritable;
     this.#watchReadable = watchReadable;
     this.#batchIo = batchIo;
     this.#vnet = vnet && batchIo !== undefined;
     if (batchIo !== undefined) {
       this.#batchReadBuffer = new Uint8Array(this.#vnet ? OFFLOAD_BATCH * 1536 : NATIVE_BATCH * 2048 + MAX_TUN_PACKET);
-      this.#writeBuffer = new Uint8Array(NATIVE_BATCH * 2048 + MAX_TUN_PACKET);
+      this.#wFill = newWriteBurst();
+    }
+    this.#asyncWrites = asyncWrites && batchIo !== undefined;
+    if (this.#asyncWrites) {
+      this.#wFill = newWriteBurst(ASYNC_WRITE_BURST);
+      for (let i = 0; i < WRITE_QUEUE_DEPTH; i++) this.#wFree.push(newWriteBurst(ASYNC_WRITE_BURST));
     }
     if (this.#vnet) {
       this.#frame = new Uint8Array(VNET_FRAME_MAX);
+      this.#writeScratch = new Uint8Array(VNET_FRAME_MAX);
       this.#batchReadDesc = new Int32Array(2 * OFFLOAD_BATCH);
     }
     this.#libc = c;
@@ -329,6 +386,13 @@ class LinuxTun implements TunDevice {
     if (this.#closed) return 0;
     const onPacket = this.#onPacket;
     if (onPacket === undefined) return 0;
+    if (this.#canRead !== undefined && this.#watch !== undefined && !this.#canRead()) {
+      // Back-pressure: stop the level-triggered watcher until resumeReading().
+      this.#watch.close();
+      this.#watch = undefined;
+      this.#readPaused = true;
+      return 0;
+    }
     if (this.#batchIo !== undefined && this.#batchReadBuffer !== undefined) return this.#readNative(onPacket, this.#batchIo, this.#batchReadBuffer);
     const buf = this.#readBuffer;
     let n = 0;
@@ -379,20 +443,78 @@ class LinuxTun implements TunDevice {
     return total;
   }
 
-  /** Writes the queued packets in one crossing (native batch path). */
+  /** Writes the queued packets in one crossing (native batch path); with asyncWrites, hands them to the thread pool in order. */
   #flushWrites = (): void => {
     this.#writeFlush = undefined;
-    const n = this.#writeCount;
-    if (n === 0 || this.#writeBuffer === undefined || this.#batchIo === undefined) return;
-    this.#writeCount = 0;
-    this.#writeUsed = 0;
-    const ok =
-      this.#frame !== undefined
-        ? this.#batchIo.tunWriteOffload(this.#fd, this.#writeBuffer, this.#writeDesc, n, this.#frame, this.#writeState)
-        : this.#batchIo.tunWriteBatch(this.#fd, this.#writeBuffer, this.#writeDesc, n);
+    const b = this.#wFill;
+    if (b !== undefined && b.count > 0) {
+      if (!this.#asyncWrites) {
+        this.#writeNow(b);
+        return;
+      }
+      const next = this.#wFree.pop();
+      if (next === undefined) {
+        this.#pumpWrites(); // every burst is queued: b keeps filling until one comes back
+        return;
+      }
+      this.#wReady.push(b);
+      this.#wFill = next;
+    }
+    this.#pumpWrites();
+  };
+
+  /** Starts the next queued burst when none is in flight (small ones synchronously: no thread hop for sparse traffic). */
+  #pumpWrites(): void {
+    const io = this.#batchIo;
+    if (io === undefined) return;
+    while (this.#wInFlight === undefined) {
+      const b = this.#wReady.shift();
+      if (b === undefined) {
+        this.#wIdle?.();
+        return;
+      }
+      if (b.count <= SYNC_WRITE_MAX || this.#closed) {
+        this.#writeNow(b);
+        this.#wFree.push(b);
+        continue;
+      }
+      this.#wInFlight = b;
+      const n = b.count;
+      io.tunWriteAsync(this.#fd, b.buf, b.desc, n, this.#writeScratch, this.#writeScratch !== null ? this.#writeState : null, (ok) => {
+        this.#wInFlight = undefined;
+        this.#settleWrites(b, n, ok);
+        this.#wFree.push(b);
+        this.#pumpWrites();
+        this.#onWritable?.();
+      });
+    }
+  }
+
+  get writeQueueFull(): boolean {
+    return this.#asyncWrites && this.#wFree.length < WRITE_RESERVE;
+  }
+
+  resumeReading(): void {
+    if (!this.#readPaused || this.#closed || this.#watchReadable === undefined) return;
+    this.#readPaused = false;
+    this.#watch = this.#watchReadable(this.#fd, this.#readBatch);
+  }
+
+  #writeNow(b: WriteBurst): void {
+    const io = this.#batchIo;
+    if (io === undefined || b.count === 0) return;
+    const n = b.count;
+    const scratch = this.#writeScratch;
+    const ok = scratch !== null ? io.tunWriteOffload(this.#fd, b.buf, b.desc, n, scratch, this.#writeState) : io.tunWriteBatch(this.#fd, b.buf, b.desc, n);
+    this.#settleWrites(b, n, ok);
+  }
+
+  #settleWrites(b: WriteBurst, n: number, ok: number): void {
+    b.count = 0;
+    b.used = 0;
     this.#counters.txPackets += ok;
     this.#counters.txErrors += n - ok;
-  };
+  }
 
   #poll(): void {
     this.#pollInFlight = new Promise((resolve) => {
@@ -406,16 +528,23 @@ class LinuxTun implements TunDevice {
 
   write(packet: Uint8Array): boolean {
     if (this.#closed) return false;
-    const wbuf = this.#writeBuffer;
-    if (wbuf !== undefined && packet.length <= MAX_TUN_PACKET) {
+    let b = this.#wFill;
+    if (b !== undefined && packet.length <= MAX_TUN_PACKET) {
       // Queued (copied): the kernel's verdict comes at the flush, counted in txErrors there.
-      if (this.#writeCount === NATIVE_BATCH || this.#writeUsed + packet.length > wbuf.length) this.#flushWrites();
-      const i = this.#writeCount++;
-      const off = this.#writeUsed;
-      wbuf.set(packet, off);
-      this.#writeUsed = (off + packet.length + 7) & ~7;
-      this.#writeDesc[2 * i] = off;
-      this.#writeDesc[2 * i + 1] = packet.length;
+      if (b.count === b.desc.length / 2 || b.used + packet.length > b.buf.length) {
+        this.#flushWrites();
+        b = this.#wFill as WriteBurst;
+        if (b.count !== 0) {
+          this.#counters.txErrors++; // every burst is full and one is being written: a full queue
+          return false;
+        }
+      }
+      const i = b.count++;
+      const off = b.used;
+      b.buf.set(packet, off);
+      b.used = (off + packet.length + 7) & ~7;
+      b.desc[2 * i] = off;
+      b.desc[2 * i + 1] = packet.length;
       this.#counters.txBytes += packet.length;
       this.#writeFlush ??= setImmediate(this.#flushWrites);
       return true;
@@ -467,6 +596,9 @@ class LinuxTun implements TunDevice {
     if (this.#writeFlush !== undefined) clearImmediate(this.#writeFlush);
     this.#flushWrites();
     this.#closed = true;
+    // A burst on the thread pool still writes to the fd: wait for it (the rest then goes synchronously).
+    if (this.#wInFlight !== undefined) await new Promise<void>((resolve) => (this.#wIdle = resolve));
+    this.#wIdle = undefined;
     for (const cidr of [...this.#routes.keys()]) await this.delRoute(cidr);
     for (const rule of this.#rulesInstalled) {
       await ip(rule.map((a) => (a === "add" ? "del" : a)), { allowFailure: true });

@@ -46,6 +46,8 @@ export interface UdpOptions {
   udpGso?: boolean;
   /** With batchIo and watchReadable: UDP GRO on the NAT-T sockets (a peer's GSO burst arrives as one read, split here; default false). */
   udpGro?: boolean;
+  /** With batchIo: ESP bursts are sent from a thread-pool thread, in order (UdpSendBatchOptions.async; default false). */
+  asyncSend?: boolean;
 }
 
 export interface UdpHandlers {
@@ -62,6 +64,10 @@ export interface UdpHandlers {
    * in onEsp and process them here.
    */
   onEspBatchEnd?(): void;
+  /** Back-pressure: false pauses ESP receiving until `resumeReceive()` (e.g. while the TUN write queue is full). */
+  canReceiveEsp?(): boolean;
+  /** Back-pressure: an ESP send queue had no room and now has (asyncSend), see `sendQueueFull`. */
+  onSendDrain?(): void;
   /** A socket error (logged by the caller; the driver keeps running). */
   onError?(error: Error, local: UdpEndpoint): void;
 }
@@ -87,6 +93,10 @@ export interface UdpDriver {
   readonly bound: readonly UdpEndpoint[];
   /** Sends an IKE message from `from` (its port picks the socket; the NAT-T port adds the marker). */
   sendIke(from: UdpEndpoint, to: UdpEndpoint, bytes: Uint8Array): void;
+  /** True while an ESP send queue has no room left (asyncSend): a producer should pause until onSendDrain. */
+  readonly sendQueueFull: boolean;
+  /** Resumes ESP receiving paused by canReceiveEsp. */
+  resumeReceive(): void;
   /**
    * Sends an ESP packet UDP-encapsulated from the NAT-T socket (of `from.address` when bound).
    * `packet` may be a view into a buffer the caller reuses: it is copied before the call returns.
@@ -168,7 +178,11 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
     const fd = isNatT && options.batchIo !== undefined ? udpSocketFd(b.socket) : undefined;
     if (fd !== undefined && options.batchIo !== undefined) {
       const socket = b.socket;
-      b.espBatch = new UdpSendBatch(options.batchIo, fd, (bytes, port, address) => socket.send(bytes, port, address, onSendError), () => counters.sendErrors++, { gso: options.udpGso === true });
+      b.espBatch = new UdpSendBatch(options.batchIo, fd, (bytes, port, address) => socket.send(bytes, port, address, onSendError), () => counters.sendErrors++, {
+        gso: options.udpGso === true,
+        async: options.asyncSend === true,
+        onDrain: () => handlers.onSendDrain?.(),
+      });
     }
     /** One datagram; `reused`: `msg` is a view into a batch buffer (IKE gets a copy: the engine may keep it). */
     const deliver = (msg: Uint8Array, remote: UdpEndpoint, reused: boolean): void => {
@@ -203,6 +217,7 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
       b.batchReceive = UdpReceiveBatch.start(options.batchIo, b.socket, options.watchReadable, (msg, remote) => deliver(msg, remote, true), () => counters.malformedIn++, {
         gro: options.udpGro === true,
         ...(onBatchEnd !== undefined ? { onBatchEnd } : {}),
+        ...(handlers.canReceiveEsp !== undefined ? { canReceive: handlers.canReceiveEsp.bind(handlers) } : {}),
       });
     }
   };
@@ -233,6 +248,13 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
   const driver: UdpDriver = {
     ikePort,
     natTPort,
+    get sendQueueFull() {
+      for (const s of sockets) if (s.espBatch?.full === true) return true;
+      return false;
+    },
+    resumeReceive() {
+      for (const s of sockets) s.batchReceive?.resume();
+    },
     get counters() {
       counters.groDatagramsIn = sockets.reduce((n, s) => n + (s.batchReceive?.groDatagrams ?? 0), 0);
       return counters;

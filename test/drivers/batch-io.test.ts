@@ -9,6 +9,7 @@ import {
   encodeSockaddr,
   nativeBatchIo,
   SEND_NOT_ATTEMPTED,
+  SEND_RESERVE,
   SEND_STRIDE,
   SOCKADDR_SLOT,
   UdpReceiveBatch,
@@ -373,6 +374,62 @@ describe("UdpSendBatch (one sendmmsg per callback)", () => {
     batch.flush();
     batch.push(packet(9, 12), 4500, "192.0.2.2"); // reuses the buffer: the copy must not change
     expect(fallback).toEqual([{ bytes: packet(2, 12), port: 4501, address: "192.0.2.3" }]);
+  });
+});
+
+describe("UdpSendBatch with async (sends on the thread pool, one burst in flight, in order)", () => {
+  it("delivers every datagram in order over loopback, large bursts through the thread pool", async () => {
+    const from = await udpSocket();
+    const to = await udpSocket();
+    const batch = new UdpSendBatch(batchIo(), udpSocketFd(from) ?? -1, () => undefined, () => undefined, { async: true, gso: true });
+    const packets = Array.from({ length: 150 }, (_, i) => packet(i, 200));
+    const got = collect(to, 150);
+    for (const p of packets) batch.push(p, to.address().port, "127.0.0.1");
+    expect((await got).map((r) => Uint8Array.from(r.msg))).toEqual(packets);
+    expect(batch.asyncCalls).toBeGreaterThan(0);
+    expect(batch.pending).toBe(0);
+  });
+
+  it("queues bursts behind the one in flight, reports full with SEND_RESERVE spares left, and drains in order", () => {
+    const jobs: Array<{ first: number; count: number; done: (sent: number) => void }> = [];
+    const syncSends: number[] = [];
+    const fake: NativeBatchIo = {
+      ...batchIo(),
+      udpSendBatch: (_fd, buf, desc, count) => {
+        for (let i = 0; i < count; i++) desc[i * SEND_STRIDE + 3] = 0;
+        syncSends.push(buf[desc[0] ?? 0] ?? -1);
+        return count;
+      },
+      udpSendBatchAsync: (_fd, buf, desc, count, _addrs, _gso, done) => {
+        for (let i = 0; i < count; i++) desc[i * SEND_STRIDE + 3] = 0;
+        jobs.push({ first: buf[desc[0] ?? 0] ?? -1, count, done });
+      },
+    };
+    let drains = 0;
+    const batch = new UdpSendBatch(fake, 3, () => undefined, () => undefined, { async: true, maxPackets: 8, queueDepth: 8, onDrain: () => drains++ });
+    const push = (id: number): void => batch.push(Uint8Array.of(id, 1, 2, 3), 4500, "192.0.2.2");
+    for (let i = 0; i < 8; i++) push(i); // fills the first burst
+    push(8); // rotates: the full burst leaves for the thread pool
+    expect(jobs.map((j) => [j.first, j.count])).toEqual([[0, 8]]);
+    for (let i = 9; i < 8 + 8 * 3; i++) push(i);
+    batch.flush();
+    expect(jobs.length).toBe(1); // one in flight at a time; the rest wait in order
+    expect(batch.full).toBe(true); // 8 spares - 3 queued < SEND_RESERVE + 1
+    expect(SEND_RESERVE).toBe(5);
+    jobs[0]?.done(8);
+    expect(drains).toBe(1);
+    expect(jobs.map((j) => j.first)).toEqual([0, 8]);
+    jobs[1]?.done(8);
+    jobs[2]?.done(8);
+    jobs[3]?.done(8);
+    expect(jobs.map((j) => j.first)).toEqual([0, 8, 16, 24]);
+    expect(batch.pending).toBe(0);
+    expect(batch.full).toBe(false);
+    // A small burst with nothing in flight goes at once, on the event loop (no thread hop).
+    push(99);
+    batch.flush();
+    expect(syncSends).toEqual([99]);
+    expect(jobs.length).toBe(4);
   });
 });
 

@@ -12,11 +12,13 @@ import { uniqueSuffix } from "../../src/drivers/netns.js";
  * TUN_ECHO_BATCH=1 answers every echo request it reads with an echo reply it writes, so ping
  * succeeding proves the batched reads keep packet boundaries and the queued writes reach the kernel.
  */
-const NS = `ts-tunb-${uniqueSuffix("t")}`;
+const NS_BASE = `ts-tunb-${uniqueSuffix("t")}`;
 const FIXTURE = path.resolve(import.meta.dirname, "fixtures/tun-echo.ts");
 const VITE_NODE = path.resolve(import.meta.dirname, "../../node_modules/.bin/vite-node");
 
-describe("Linux TUN device, native batch I/O (one crossing per burst)", () => {
+for (const mode of ["batch", "offload"] as const)
+describe(`Linux TUN device, native batch I/O (one crossing per burst)${mode === "offload" ? ", with virtio-net offloads and thread-pool writes" : ""}`, () => {
+  const NS = `${NS_BASE}${mode === "offload" ? "o" : "b"}`;
   let fixture: ChildProcess;
   let stdout = "";
   let stderr = "";
@@ -46,7 +48,7 @@ describe("Linux TUN device, native batch I/O (one crossing per burst)", () => {
     await ip(["-n", NS, "addr", "add", "198.18.9.1/24", "dev", "lan0"]);
     await ip(["-n", NS, "link", "set", "lan0", "up"]);
     await ip(["-n", NS, "link", "set", "lan1", "up"]);
-    fixture = spawn("ip", ["netns", "exec", NS, VITE_NODE, FIXTURE], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TUN_ECHO_BATCH: "1" } });
+    fixture = spawn("ip", ["netns", "exec", NS, VITE_NODE, FIXTURE], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TUN_ECHO_BATCH: "1", TUN_ECHO_OFFLOAD: mode === "offload" ? "1" : "0" } });
     fixture.stdout?.on("data", (d) => (stdout += String(d)));
     fixture.stderr?.on("data", (d) => (stderr += String(d)));
     expect(JSON.parse(await line("ready "))).toEqual(["198.18.9.0/24", "2001:db8:9::/64"]);
@@ -69,15 +71,21 @@ describe("Linux TUN device, native batch I/O (one crossing per burst)", () => {
     expect(r.stdout).toMatch(/2000 received/);
   });
 
-  it("drains a burst in batches (more packets than read batches), then close() removes the device", async () => {
-    // 400 UDP datagrams written back to back into the TUN route: they queue faster than one wake-up each.
-    const burst = "const s=require('dgram').createSocket('udp4');const b=Buffer.alloc(1000);let n=0;const go=()=>{for(let i=0;i<100;i++)s.send(b,9,'198.18.9.50',()=>{if(++n===400)s.close()})};for(let k=0;k<4;k++)go();";
-    await run("ip", ["netns", "exec", NS, process.execPath, "-e", burst], { timeoutMs: 30_000 });
+  it("drains a burst in batches (more packets than read batches), echoes it back whole, then close() removes the device", async () => {
+    // 400 UDP datagrams, in 16 waves of 25 written back to back into the TUN route: they queue
+    // faster than one wake-up each. The fixture echoes each one back (addresses and ports swapped)
+    // in write bursts larger than the synchronous threshold, so in offload mode they go through the
+    // thread pool. (Waves: the replies to more at once overflow the sender's socket buffer.)
+    const burst =
+      "const s=require('dgram').createSocket('udp4');s.bind(7777,'198.18.9.1',()=>{const seen=new Set();let wave=0;const send=()=>{for(let i=0;i<25;i++){const n=wave*25+i;const b=Buffer.alloc(1000,n&255);b.writeUInt32BE(n,0);s.send(b,9,'198.18.9.50')}};s.on('message',(m)=>{seen.add(m.readUInt32BE(0));if(seen.size===(wave+1)*25){if(++wave===16){console.log('echoed '+seen.size);s.close()}else send()}});setTimeout(()=>{console.log('echoed '+seen.size);process.exit(0)},10000).unref();send()});";
+    const echoed = await run("ip", ["netns", "exec", NS, process.execPath, "-e", burst], { timeoutMs: 30_000 });
+    expect(echoed.stdout.trim()).toBe("echoed 400");
     fixture.kill("SIGTERM");
-    const counters = JSON.parse(await line("counters ")) as { rxPackets: number; txPackets: number; txErrors: number; readBatches: number };
+    const counters = JSON.parse(await line("counters ")) as { rxPackets: number; txPackets: number; txErrors: number; readBatches: number; offload: boolean };
+    expect(counters.offload).toBe(mode === "offload");
     await once(fixture, "exit").catch(() => undefined);
-    expect(counters.txPackets).toBeGreaterThanOrEqual(2008);
-    expect(counters.rxPackets).toBeGreaterThanOrEqual(counters.txPackets + 400);
+    expect(counters.txPackets).toBeGreaterThanOrEqual(2008 + 400);
+    expect(counters.rxPackets).toBeGreaterThanOrEqual(counters.txPackets); // every request read was answered (plus stray IPv6 link traffic read)
     expect(counters.txErrors).toBe(0);
     expect(counters.readBatches).toBeLessThan(counters.rxPackets);
     const link = await ip(["-n", NS, "link", "show", "dev", "tstest0"], { allowFailure: true });
