@@ -24,7 +24,7 @@ import {
 } from "../wire/ip.js";
 import { BATCH_STRIDE, BatchField } from "../crypto/native/addon.js";
 import { nativeAeadOf, type NativeAead } from "../crypto/native/aead.js";
-import type { DropReason, SecurityAssociation } from "./sad.js";
+import { sequenceIv, type DropReason, type SecurityAssociation } from "./sad.js";
 import { selectorMatches } from "./selectors.js";
 
 /**
@@ -319,16 +319,18 @@ function deliver(sa: SecurityAssociation, plain: Uint8Array, out: Uint8Array | u
   const sel = sa.selectorScratch;
   if (sa.mode === "tunnel") {
     if (nextHeader !== 4 && nextHeader !== 41) return sa.drop("MALFORMED");
-    const payload = plain.subarray(0, payloadLength);
+    // Peeking the whole plaintext and then bounding the inner packet by the payload length is the
+    // same check as peeking a view of the payload (peekIp bounds everything by the packet's own
+    // length field), one view fewer per packet.
     try {
-      peekIp(payload, sel);
+      peekIp(plain, sel);
     } catch (e) {
       if (isDecodeError(e)) return sa.drop("MALFORMED");
       throw e;
     }
-    if ((nextHeader === 4) !== (sel.family === 4)) return sa.drop("MALFORMED");
+    if (sel.totalLength > payloadLength || (nextHeader === 4) !== (sel.family === 4)) return sa.drop("MALFORMED");
     // The inner header's own length bounds the packet, so TFC padding (s2.7) falls away.
-    inner = payload.subarray(0, sel.totalLength);
+    inner = plain.subarray(0, sel.totalLength);
   } else {
     inner = rebuildTransport(sa, plain, payloadLength, nextHeader, out);
     try {
@@ -530,7 +532,13 @@ export class EspBurst {
     const espAt = at + OUT_PREFIX;
     const ptAt = espAt + ESP_HEADER_LENGTH + 8;
     encodeEspHeader(buf, espAt, sa.spi, sa.seqLo);
-    sa.ivSource.fill(buf, espAt + ESP_HEADER_LENGTH, 8, sa.seqHi, sa.seqLo);
+    if (sa.ivSource === sequenceIv) {
+      // What sequenceIv.fill writes for an 8-byte IV, without its call and zero fill.
+      writeU32(buf, espAt + ESP_HEADER_LENGTH, sa.seqHi);
+      writeU32(buf, espAt + ESP_HEADER_LENGTH + 4, sa.seqLo);
+    } else {
+      sa.ivSource.fill(buf, espAt + ESP_HEADER_LENGTH, 8, sa.seqHi, sa.seqLo);
+    }
     buf.set(framing.start === 0 && framing.end === packet.length ? packet : packet.subarray(framing.start, framing.end), ptAt);
     if (tfc > 0) buf.fill(0, ptAt + payloadLength, ptAt + payloadLength + tfc);
     encodeEspTrailer(buf, ptAt + payloadLength + tfc, padLength, framing.nextHeader);
