@@ -586,20 +586,22 @@ export class EspBurst {
     const buf = this.#buf;
     const espAt = at + IN_PREFIX;
     buf.set(esp, espAt);
-    let aadAt = espAt;
-    if (sa.esn) {
-      aadAt = at;
-      writeU32(buf, at, sa.spi);
-      writeU32(buf, at + 4, hi);
-      buf.copyWithin(at + 8, espAt + 4, espAt + 8);
-    }
+    // AAD = the SA's SPI || [seq hi] || seq lo (RFC 4106 s5), as decapsulate builds it: the SPI
+    // from the SA, not from the packet (a caller may hand any packet to any SA).
+    writeU32(buf, at, sa.spi);
+    if (sa.esn) writeU32(buf, at + 4, hi);
+    const seqAt = sa.esn ? at + 8 : at + 4;
+    buf[seqAt] = esp[4] as number;
+    buf[seqAt + 1] = esp[5] as number;
+    buf[seqAt + 2] = esp[6] as number;
+    buf[seqAt + 3] = esp[7] as number;
     const g = this.#groupOf(sa, aead);
     const grp = this.#groups[g] as BurstGroup;
     const i = grp.count++;
     const d = (grp.desc = grow32(grp.desc, grp.count * BATCH_STRIDE));
     const o = i * BATCH_STRIDE;
     d[o + BatchField.IV_OFFSET] = espAt + ESP_HEADER_LENGTH;
-    d[o + BatchField.AAD_OFFSET] = aadAt;
+    d[o + BatchField.AAD_OFFSET] = at;
     d[o + BatchField.AAD_LENGTH] = sa.esn ? 12 : 8;
     d[o + BatchField.INPUT_OFFSET] = espAt + ESP_HEADER_LENGTH + 8;
     d[o + BatchField.INPUT_LENGTH] = esp.length - ESP_HEADER_LENGTH - 8;

@@ -111,7 +111,8 @@ type Corruption = { kind: "none" } | { kind: "flip"; at: number; bit: number } |
 
 const corruptionArb: fc.Arbitrary<Corruption> = fc.oneof(
   { weight: 10, arbitrary: fc.constant({ kind: "none" as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bit: fc.nat(7) }) },
+  // Anywhere, or in the ESP header (SPI, sequence number: both authenticated).
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("flip" as const), at: fc.oneof(fc.nat(), fc.nat(7)), bit: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), by: fc.integer({ min: 1, max: 40 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("junk" as const), bytes: fc.uint8Array({ minLength: 0, maxLength: 64 }) }) },
 );
