@@ -3,7 +3,8 @@
  * issue 7's table.
  *
  * For AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 and AES-128-CBC+HMAC-SHA-256 at 64/512/1408-byte
- * IP packets (tunnel mode), on one core, round trips (encapsulate at one SA, decapsulate at its
+ * IP packets (tunnel mode; views into one buffer, as a TUN read batch hands them over), on one
+ * core, round trips (encapsulate at one SA, decapsulate at its
  * peer) per CPU-second of this process (`process.cpuUsage`, the unit `openssl speed` reports) on:
  *   daemon  the path the daemon runs: `encapsulateBurst` + `decapsulateBurst` of BURST packets on
  *           SAs whose AEAD is on the native addon (one sealBatch + one openBatch per burst), with
@@ -19,7 +20,8 @@
  *   per pass 2 x strict
  * Then the DataPlane facade (SPD of 10,000 policies, SA, ESP, UDP/4500 demux) per packet and per
  * burst, and SPD lookups per second. Prints a table, writes JSON to bench/results/.
- * Knobs: BENCH_RUN_MS (CPU ms per figure, default 300), BENCH_BURST (default 64),
+ * Each figure is the median of BENCH_ROUNDS (default 3) rounds that interleave all columns and
+ * `openssl speed`. Knobs: BENCH_RUN_MS (CPU ms per figure and round, default 300), BENCH_BURST (default 64),
  * BENCH_ONLY=<suite name substring>, BENCH_SIZES=64,1408.
  */
 import { getEncr } from "../src/crypto/encr.js";
@@ -38,6 +40,7 @@ import { fmt, machine, opensslSpeed, rate, writeResult } from "./lib/measure.js"
 
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 300);
 const BURST = Number(process.env.BENCH_BURST ?? 64);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ONLY = process.env.BENCH_ONLY;
 const SIZES = (process.env.BENCH_SIZES ?? "64,512,1408").split(",").map(Number);
 
@@ -73,52 +76,50 @@ function pair(s: Suite, encr: EncrAlgorithm): { out: SecurityAssociation; inb: S
   };
 }
 
-function packet(size: number): Uint8Array {
-  const p = new Uint8Array(size);
+/** `count` IPv4/UDP packets of `size` bytes as views into one buffer, as a TUN read batch hands them over. */
+function packets(size: number, count: number): Uint8Array[] {
+  const stride = (size + 63) & ~63;
+  const all = new ArrayBuffer(stride * count);
+  return Array.from({ length: count }, (_, i) => packet(size, new Uint8Array(all, i * stride, size)));
+}
+
+function packet(size: number, p = new Uint8Array(size)): Uint8Array {
   encodeIpv4Header(p, 0, { totalLength: size, protocol: 17, src: 0xc612010a, dst: 0xc612020a });
   for (let i = 20; i < size; i++) p[i] = i & 0xff;
   return p;
 }
 
-/** Round trips per CPU-second through the burst API (BURST packets per step). */
-function burstRoundTrips(s: Suite, encr: EncrAlgorithm, size: number): number {
+/** A step of BURST round trips through the burst API (the daemon's path). */
+function burstStep(s: Suite, encr: EncrAlgorithm, size: number): () => void {
   const { out, inb } = pair(s, encr);
-  const pkts = Array.from({ length: BURST }, () => packet(size));
+  const pkts = packets(size, BURST);
   const outWs = new EspBurst();
   const inWs = new EspBurst();
   const sealed: (Uint8Array | DropReason)[] = [];
   const opened: (Uint8Array | DropReason)[] = [];
-  let bad = 0;
-  const pps = rate(
-    () => {
-      encapsulateBurst(out, pkts, outWs, sealed, BURST);
-      decapsulateBurst(inb, sealed as Uint8Array[], inWs, opened, BURST);
-      const last = opened[BURST - 1];
-      if (typeof last === "string" || last?.length !== size) bad++;
-    },
-    RUN_MS,
-    BURST,
-  );
-  if (bad > 0 || out.counters.packets !== inb.counters.packets) throw new Error(`${s.name}/${size}: burst round trips failed`);
-  return pps;
+  return () => {
+    encapsulateBurst(out, pkts, outWs, sealed, BURST);
+    decapsulateBurst(inb, sealed as Uint8Array[], inWs, opened, BURST);
+    const last = opened[BURST - 1];
+    if (typeof last === "string" || last?.length !== size) throw new Error(`${s.name}/${size}: burst round trip failed: ${String(last)}`);
+  };
 }
 
-/** Round trips per CPU-second one packet at a time (output into one preallocated buffer). */
-function perPacketRoundTrips(s: Suite, encr: EncrAlgorithm, size: number): number {
+/** A step of BURST round trips one packet at a time (output into one preallocated buffer): the path before bursts. */
+function perPacketStep(s: Suite, encr: EncrAlgorithm, size: number): () => void {
   const { out, inb } = pair(s, encr);
-  const pkt = packet(size);
+  const pkts = packets(size, BURST);
   const buf = new Uint8Array(size + 256);
-  let bad = 0;
-  const pps = rate(() => {
-    const esp = encapsulate(out, pkt, buf);
-    if (typeof esp === "string" || typeof decapsulate(inb, esp) === "string") bad++;
-  }, RUN_MS);
-  if (bad > 0) throw new Error(`${s.name}/${size}: round trips failed`);
-  return pps;
+  return () => {
+    for (let i = 0; i < BURST; i++) {
+      const esp = encapsulate(out, pkts[i] as Uint8Array, buf);
+      if (typeof esp === "string" || typeof decapsulate(inb, esp) === "string") throw new Error(`${s.name}/${size}: round trip failed`);
+    }
+  };
 }
 
-/** sealBatch + openBatch of BURST packets in place, no ESP framing: the addon's ceiling. */
-function aeadRoundTrips(encr: EncrAlgorithm, size: number): number {
+/** A step of sealBatch + openBatch of BURST packets in place, no ESP framing: the addon's ceiling. */
+function aeadStep(encr: EncrAlgorithm, size: number): () => void {
   const a = addon as NonNullable<typeof addon>;
   const aead = NativeAead.create(a, encr, new Secret(seededRandom("aead").bytes(encr.keymatLength)));
   const slot = size + 64;
@@ -139,19 +140,17 @@ function aeadRoundTrips(encr: EncrAlgorithm, size: number): number {
       d[i * BATCH_STRIDE + BatchField.OUTPUT_OFFSET] = o + 16;
     }
   }
-  let bad = 0;
-  const pps = rate(
-    () => {
-      aead.sealBatch(buf, seal, BURST);
-      if (aead.openBatch(buf, open, BURST) !== BURST) bad++;
-    },
-    RUN_MS,
-    BURST,
-  );
-  aead.dispose();
-  if (bad > 0) throw new Error(`${encr.name}/${size}: batch open failed`);
-  return pps;
+  return () => {
+    aead.sealBatch(buf, seal, BURST);
+    if (aead.openBatch(buf, open, BURST) !== BURST) throw new Error(`${encr.name}/${size}: batch open failed`);
+  };
 }
+
+const median = (xs: readonly number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+};
 
 function openssl(names: readonly string[], size: number): { cipher: string; bytesPerSecond: number } | undefined {
   for (const cipher of names) {
@@ -182,11 +181,27 @@ for (const s of SUITES) {
   const native = withNativeEncr(pure, addon, { scratchOutput: true });
   const onAddon = native !== pure;
   for (const size of SIZES) {
-    const daemonRtPps = burstRoundTrips(s, native, size);
-    const perPacketRtPps = onAddon ? perPacketRoundTrips(s, native, size) : undefined;
-    const pureRtPps = onAddon ? burstRoundTrips(s, pure, size) : daemonRtPps;
-    const aeadRtPps = onAddon ? aeadRoundTrips(pure, size) : undefined;
-    const o = openssl(s.openssl, size);
+    // Every figure ROUNDS times, interleaved with `openssl speed`, medians: the machine is shared,
+    // so a neighbour's burst of load hits all columns of a round alike instead of one column.
+    const steps = { daemon: burstStep(s, native, size), perPacket: onAddon ? perPacketStep(s, native, size) : undefined, pure: onAddon ? burstStep(s, pure, size) : undefined, aead: onAddon ? aeadStep(pure, size) : undefined };
+    const seen = { daemon: [] as number[], perPacket: [] as number[], pure: [] as number[], aead: [] as number[], openssl: [] as number[] };
+    let cipher: string | undefined;
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const k of ["daemon", "perPacket", "pure", "aead"] as const) {
+        const step = steps[k];
+        if (step !== undefined) seen[k].push(rate(step, RUN_MS, BURST));
+      }
+      const o = openssl(s.openssl, size);
+      if (o !== undefined) {
+        cipher = o.cipher;
+        seen.openssl.push(o.bytesPerSecond);
+      }
+    }
+    const daemonRtPps = median(seen.daemon);
+    const perPacketRtPps = steps.perPacket && median(seen.perPacket);
+    const pureRtPps = steps.pure ? median(seen.pure) : daemonRtPps;
+    const aeadRtPps = steps.aead && median(seen.aead);
+    const o = cipher === undefined ? undefined : { cipher, bytesPerSecond: median(seen.openssl) };
     const strict = (pps: number | undefined): number | undefined => (o === undefined || pps === undefined ? undefined : (pps * size) / o.bytesPerSecond);
     rows.push({
       suite: s.name,
@@ -224,6 +239,7 @@ function facade(): { perPacketKpps: number; burstKpps: number } {
     return { a: new DataPlane({ spd, sad: sadA, outputBuffer: new Uint8Array(65_536) }), b: new DataPlane({ spd: new Spd(), sad: sadB }) };
   };
   const pkt = packet(1408);
+  const pkts = packets(1408, BURST);
   const from = { address: "192.0.2.1", port: 4500 };
   let bad = 0;
   const one = mk();
@@ -233,7 +249,6 @@ function facade(): { perPacketKpps: number; burstKpps: number } {
       if (r.kind !== "toNetwork" || one.b.inbound(0, r.bytes, from).kind !== "toTunnel") bad++;
     }, RUN_MS) / 1000;
   const many = mk();
-  const pkts = Array.from({ length: BURST }, () => packet(1408));
   const datagrams: Uint8Array[] = [];
   const burstKpps =
     rate(
@@ -296,7 +311,7 @@ const m = machine();
 const gbps = (pps: number | undefined, size: number): string => (pps === undefined ? "-" : fmt((pps * size * 8) / 1e9, 2));
 const ratio = (r: number | undefined): string => (r === undefined ? "n/a" : `${fmt(r, 3)} / ${fmt(2 * r, 2)}`);
 console.log(`ESP encapsulate+decapsulate per CPU-second vs openssl speed (${m.date}, ${m.nproc} x ${m.cpuModel}, Node ${m.node}, OpenSSL ${m.openssl}, load ${m.loadAverage})`);
-console.log(`native addon: ${addon === undefined ? "NOT LOADED (daemon path = pure)" : "loaded"}; burst = ${BURST} packets; ${RUN_MS} CPU-ms per figure`);
+console.log(`native addon: ${addon === undefined ? "NOT LOADED (daemon path = pure)" : "loaded"}; burst = ${BURST} packets; medians of ${ROUNDS} interleaved rounds of ${RUN_MS} CPU-ms per figure`);
 console.log("Gbit/s of IP packets per CPU-second through encap+decap (2 cipher passes); openssl = 1 pass; ratios 'strict / per pass'");
 console.log(
   `${"suite".padEnd(25)}${"size".padStart(5)} ${"daemon".padStart(7)} ${"per-pkt".padStart(7)} ${"pure".padStart(6)} ${"aead".padStart(6)} ${"openssl".padStart(8)} | ${"daemon vs openssl".padEnd(18)} ${"pure vs openssl".padEnd(16)} ${"per-pkt vs openssl".padEnd(18)} daemon path`,
@@ -311,5 +326,5 @@ console.log(
 );
 console.log("\nSPD outbound lookup (indexed, first match), per CPU-second");
 for (const s of spdRows) console.log(`${String(s.policies).padStart(6)} policies: ${fmt(s.lookupsPerSecond / 1e6, 2)} M lookups/s`);
-const file = writeResult("esp", { machine: m, runMs: RUN_MS, burst: BURST, addonLoaded: addon !== undefined, rows, facade: fac, spd: spdRows });
+const file = writeResult("esp", { machine: m, runMs: RUN_MS, rounds: ROUNDS, burst: BURST, addonLoaded: addon !== undefined, rows, facade: fac, spd: spdRows });
 console.log(`\nwrote ${file}`);
