@@ -306,9 +306,11 @@ export function decapsulate(sa: SecurityAssociation, esp: Uint8Array, out?: Uint
  * What follows a verified, decrypted ESP payload (s3.4.4 onwards), shared by the per-packet and
  * burst paths: trailer and padding checks, dummy packets (next header 59) dropped, the inner
  * packet cut to its own length (tunnel; TFC padding falls away) or rebuilt (transport, into
- * `out` when given), the SA's selectors (RFC 4301 s5.2), counters.
+ * `out` when given), the SA's selectors (RFC 4301 s5.2), counters. `reuse`: a view of the same
+ * buffer as `plain` (the caller's promise) returned instead of a new one when it covers exactly the
+ * tunnel-mode inner packet.
  */
-function deliver(sa: SecurityAssociation, plain: Uint8Array, out: Uint8Array | undefined): Uint8Array | DropReason {
+function deliver(sa: SecurityAssociation, plain: Uint8Array, out: Uint8Array | undefined, reuse?: Uint8Array): Uint8Array | DropReason {
   const t = trailerOf(sa, plain);
   if (typeof t === "string") return t;
   const payloadLength = t.payloadLength;
@@ -329,8 +331,9 @@ function deliver(sa: SecurityAssociation, plain: Uint8Array, out: Uint8Array | u
       throw e;
     }
     if (sel.totalLength > payloadLength || (nextHeader === 4) !== (sel.family === 4)) return sa.drop("MALFORMED");
-    // The inner header's own length bounds the packet, so TFC padding (s2.7) falls away.
-    inner = plain.subarray(0, sel.totalLength);
+    // The inner header's own length bounds the packet, so TFC padding (s2.7) falls away. A burst
+    // offers the view it made for the same slot last time: same place, same length, no allocation.
+    inner = reuse !== undefined && reuse.byteOffset === plain.byteOffset && reuse.length === sel.totalLength ? reuse : plain.subarray(0, sel.totalLength);
   } else {
     inner = rebuildTransport(sa, plain, payloadLength, nextHeader, out);
     try {
@@ -462,6 +465,9 @@ export class EspBurst {
   #index = new Int32Array(64);
   /** Per slot: outbound ESP length; inbound ESN high half assumed when the batch opened it (-1: not queued). */
   #aux = new Float64Array(64);
+  /** Per slot: the view last returned (outbound) or opened (inbound), and the inner packet's, for reuse. */
+  #views: (Uint8Array | undefined)[] = [];
+  #inner: (Uint8Array | undefined)[] = [];
   /** Per slot: the SA. */
   #sa: (SecurityAssociation | undefined)[] = [];
   /** Per slot: the caller's inbound packet (for a packet that must be opened again on its own). */
@@ -638,7 +644,7 @@ export class EspBurst {
     if (g === NO_GROUP) return this.#single(slot);
     const grp = this.#groups[g] as BurstGroup;
     const espAt = this.#espAt[slot] as number;
-    if (grp.sa.direction === "outbound") return this.#buf.subarray(espAt, espAt + (this.#aux[slot] as number));
+    if (grp.sa.direction === "outbound") return this.#view(slot, espAt, this.#aux[slot] as number);
     const sa = grp.sa;
     const esp = this.#input[slot] as Uint8Array;
     const seqLo = readU32(esp, 4);
@@ -655,7 +661,23 @@ export class EspBurst {
     if (replay) replay.update(seqLo);
     const ptAt = espAt + ESP_HEADER_LENGTH + 8;
     const hl = sa.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    return deliver(sa, this.#buf.subarray(ptAt, ptAt + status), sa.mode === "transport" ? this.#buf.subarray(ptAt - hl, ptAt + status) : undefined);
+    if (sa.mode === "transport") return deliver(sa, this.#buf.subarray(ptAt, ptAt + status), this.#buf.subarray(ptAt - hl, ptAt + status));
+    const r = deliver(sa, this.#view(slot, ptAt, status), undefined, this.#inner[slot]);
+    if (typeof r !== "string") this.#inner[slot] = r;
+    return r;
+  }
+
+  /**
+   * A view of `length` bytes at `at` of the burst buffer: the one made for this slot in an earlier
+   * burst when it is the same (steady traffic repeats the layout), else a new one. Views of a
+   * buffer the burst has outgrown are dropped with it (`#reserve`).
+   */
+  #view(slot: number, at: number, length: number): Uint8Array {
+    const v = this.#views[slot];
+    if (v !== undefined && v.byteOffset === at && v.length === length) return v;
+    const w = this.#buf.subarray(at, at + length);
+    this.#views[slot] = w;
+    return w;
   }
 
   /** An inbound packet decided per packet, at its turn: `decapsulate`, result copied into the burst buffer. */
@@ -711,6 +733,9 @@ export class EspBurst {
       const b = new Uint8Array(Math.max(this.#buf.length * 2, at + n + 65536));
       b.set(this.#buf.subarray(0, this.#used));
       this.#buf = b;
+      // Views of the old buffer stay valid for results already handed out, but are not reused.
+      this.#views.length = 0;
+      this.#inner.length = 0;
     }
     this.#used = at + n;
     return at;

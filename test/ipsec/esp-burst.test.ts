@@ -274,6 +274,31 @@ describe("EspBurst with several SAs in one burst", () => {
     expect(inSlots.map((s) => ws.result(s))).toEqual(pkts);
   });
 
+  it("steady traffic (same sizes burst after burst, views reused) stays equal to the per-packet path, also when the buffer grows", () => {
+    for (const path of PATHS) {
+      for (const mode of ["tunnel", "transport"] as const) {
+        const p = sas(path, { mode, esn: false, start: { hi: 0, lo: 0 }, tfcPadTo: 0 });
+        const outWs = new EspBurst(1024);
+        const inWs = new EspBurst(1024);
+        const sealed: (Uint8Array | DropReason)[] = [];
+        const opened: (Uint8Array | DropReason)[] = [];
+        for (let round = 0; round < 6; round++) {
+          // Same sizes each round but new contents, except the 8th packet (same place, new length);
+          // round 3 adds 52 big packets: the buffers grow, views of the old ones must not be reused.
+          const n = round === 3 ? 60 : 8;
+          const size = (i: number): number => (i >= 8 ? 1400 : i === 7 ? 100 + 8 * round : 100 + i);
+          const pkts = Array.from({ length: n }, (_, i) => udpPacket("198.18.1.10", "198.18.2.10", 1, 2, new Uint8Array(size(i)).fill(round * 16 + i)));
+          const want = pkts.map((x) => copy(encapsulate(p.ref.out, x)));
+          encapsulateBurst(p.burst.out, pkts, outWs, sealed, n);
+          expect(sealed.slice(0, n)).toEqual(want);
+          const wantBack = want.map((e) => copy(decapsulate(p.ref.in, e as Uint8Array)));
+          decapsulateBurst(p.burst.in, sealed as Uint8Array[], inWs, opened, n);
+          expect(opened.slice(0, n)).toEqual(wantBack);
+        }
+      }
+    }
+  });
+
   it("result() before run() is a caller bug and throws", () => {
     const p = sas(PATHS[0]!, { mode: "tunnel", esn: false, start: { hi: 0, lo: 0 }, tfcPadTo: 0 });
     const ws = new EspBurst();
