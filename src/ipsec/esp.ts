@@ -634,7 +634,8 @@ export class EspBurst {
   /**
    * The outcome of slot `slot` (after `run()`): the ESP packet (outbound) or the inner IP packet
    * (inbound), as a view valid until `reset()`, or the DropReason. Inbound: call once per slot,
-   * in slot order (this is where the SA's replay window moves and drops are counted).
+   * in slot order (this is where the SA's replay window moves and drops are counted); a slot may
+   * be skipped only when its SA is no longer used (removed from the SAD in the middle of the burst).
    */
   result(slot: number): Uint8Array | DropReason {
     if (!this.#ran) throw new Error("EspBurst.result before run()");
