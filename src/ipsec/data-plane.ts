@@ -149,7 +149,8 @@ export class DataPlane {
         if (typeof r !== "string") this.afterSend(sa);
         continue;
       }
-      const t = burst.addEncapsulate(sa, packet);
+      // route() has just peeked this packet into this.selector: no second parse.
+      const t = burst.addEncapsulate(sa, packet, this.selector);
       if (typeof t === "string") {
         results[i] = this.notSent(sa, t);
         continue;

@@ -21,6 +21,7 @@ import {
   onesComplementSum,
   peekIp,
   put16,
+  type PacketSelector,
 } from "../wire/ip.js";
 import { BATCH_STRIDE, BatchField } from "../crypto/native/addon.js";
 import { nativeAeadOf, type NativeAead } from "../crypto/native/aead.js";
@@ -119,14 +120,18 @@ const framing = { start: 0, end: 0, nextHeader: 0, tfc: 0 };
  * picks the protected bytes (tunnel: the whole packet; transport: what follows the IP header,
  * RFC 4303 s3.1.1) and the next header, takes the next sequence number and sizes the TFC padding
  * (s2.7). Leaves the choice in `framing`; returns MALFORMED or SEQUENCE_EXHAUSTED (counted) instead.
+ * `peeked`: what `peekIp(packet)` already gave for this very packet (no second parse).
  */
-function choosePayload(sa: SecurityAssociation, packet: Uint8Array): DropReason | undefined {
-  const sel = sa.selectorScratch;
-  try {
-    peekIp(packet, sel);
-  } catch (e) {
-    if (isDecodeError(e)) return sa.drop("MALFORMED");
-    throw e;
+function choosePayload(sa: SecurityAssociation, packet: Uint8Array, peeked?: PacketSelector): DropReason | undefined {
+  let sel = peeked;
+  if (sel === undefined) {
+    sel = sa.selectorScratch;
+    try {
+      peekIp(packet, sel);
+    } catch (e) {
+      if (isDecodeError(e)) return sa.drop("MALFORMED");
+      throw e;
+    }
   }
   let start = 0;
   if (sa.mode === "tunnel") {
@@ -510,8 +515,10 @@ export class EspBurst {
    * Queues `packet` (an IPv4/IPv6 packet) for ESP on outbound SA `sa`, exactly as `encapsulate`
    * would process it now (sequence number, counters, IV source). Returns the slot of its result,
    * or the DropReason (MALFORMED, SEQUENCE_EXHAUSTED; counted on the SA, no slot used).
+   * `peeked`: the selector `peekIp` filled from this very packet just before (the data plane's
+   * SPD lookup), so the header is not parsed twice; it must not be reused for another packet first.
    */
-  addEncapsulate(sa: SecurityAssociation, packet: Uint8Array): number | DropReason {
+  addEncapsulate(sa: SecurityAssociation, packet: Uint8Array, peeked?: PacketSelector): number | DropReason {
     const encr = sa.encr;
     if (!encr || !sa.encrContext) throw new Error("addEncapsulate: not an ESP SA");
     const aead = nativeAeadOf(sa.encrContext);
@@ -526,7 +533,7 @@ export class EspBurst {
       }
       return this.#slot(sa, -1, NO_GROUP, 0, 0, r);
     }
-    const drop = choosePayload(sa, packet);
+    const drop = choosePayload(sa, packet, peeked);
     if (drop !== undefined) return drop;
     const payloadLength = framing.end - framing.start;
     const tfc = framing.tfc;
