@@ -34,6 +34,10 @@
 #include <node_api.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#endif
 #include <openssl/opensslv.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,6 +78,27 @@ static void aead_finalize(napi_env env, void *data, void *hint) {
 
 /* ---- per-packet primitives (no JS involved) ---- */
 
+/* The tag through the provider's parameters directly: in OpenSSL 3, EVP_CIPHER_CTX_ctrl(
+ * EVP_CTRL_AEAD_GET_TAG / SET_TAG) translates each call into this OSSL_PARAM array and back, a
+ * fixed cost per packet (bench:esp, docs/performance.md). Same semantics; OpenSSL 1.1 keeps ctrl. */
+static int get_tag(EVP_CIPHER_CTX *c, unsigned char *tag, int len) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  OSSL_PARAM p[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, (size_t)len), OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_get_params(c, p);
+#else
+  return EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, len, tag);
+#endif
+}
+
+static int set_tag(EVP_CIPHER_CTX *c, unsigned char *tag, int len) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  OSSL_PARAM p[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, (size_t)len), OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_set_params(c, p);
+#else
+  return EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, len, tag);
+#endif
+}
+
 static int64_t do_seal(aead_ctx *a, const uint8_t *iv, const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
                        uint8_t *out) {
   int len = 0;
@@ -86,7 +111,7 @@ static int64_t do_seal(aead_ctx *a, const uint8_t *iv, const uint8_t *aad, size_
     written = len;
   }
   if (EVP_EncryptFinal_ex(a->enc, out + written, &len) != 1) return -3;
-  if (EVP_CIPHER_CTX_ctrl(a->enc, EVP_CTRL_AEAD_GET_TAG, a->icv, out + in_len) != 1) return -3;
+  if (get_tag(a->enc, out + in_len, a->icv) != 1) return -3;
   return (int64_t)in_len + a->icv;
 }
 
@@ -100,7 +125,7 @@ static int64_t do_open(aead_ctx *a, const uint8_t *iv, const uint8_t *aad, size_
   int len = 0;
   memcpy(a->nonce + SALT_LEN, iv, IV_LEN);
   if (EVP_DecryptInit_ex(a->dec, NULL, NULL, NULL, a->nonce) != 1) return -3;
-  if (EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_AEAD_SET_TAG, a->icv, tag) != 1) return -3;
+  if (set_tag(a->dec, tag, a->icv) != 1) return -3;
   if (aad_len > 0 && EVP_DecryptUpdate(a->dec, NULL, &len, aad, (int)aad_len) != 1) return -3;
   int written = 0;
   if (ct_len > 0) {

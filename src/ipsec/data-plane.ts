@@ -3,13 +3,15 @@ import { isDecodeError } from "../wire/errors.js";
 import { newPacketSelector, peekIp, type PacketSelector } from "../wire/ip.js";
 import { classifyUdp4500 } from "../wire/udp-encap.js";
 import { decapsulate as ahDecapsulate, encapsulate as ahEncapsulate } from "./ah.js";
-import { decapsulate, encapsulate, espOverhead, sequenceNearlyExhausted } from "./esp.js";
+import { decapsulate, encapsulate, EspBurst, espOverhead, sequenceNearlyExhausted } from "./esp.js";
 import type { LifetimeEvent } from "./lifetime.js";
-import { DROP_REASONS, type DropReason, type Sad, type SecurityAssociation } from "./sad.js";
+import { DROP_REASONS, SecurityAssociation, type DropReason, type Sad } from "./sad.js";
 import type { Policy, Spd } from "./spd.js";
 
 /**
- * The data plane facade: one call per packet, a result that says where the bytes go.
+ * The data plane facade: one call per packet, a result that says where the bytes go; or one call
+ * per burst of packets (`outboundBurst`, `inboundBurst`: same results, one native AEAD call per SA
+ * and burst when the addon carries the SA's transform).
  *
  * `outbound(now, ipPacket)`: SPD lookup (first match, RFC 4301 s5.1) -> DISCARD: drop; BYPASS:
  * send in clear; PROTECT: the policy's outbound SA (none: `acquire`, drop the packet; protected
@@ -68,6 +70,14 @@ function dropResult(reason: DropReason): DataPlaneResult {
   return DROPS.get(reason) as DataPlaneResult;
 }
 
+function growSlots(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  return a.length >= n ? a : new Int32Array(Math.max(n, a.length * 2));
+}
+
+function isEndpointList(from: Endpoint | readonly Endpoint[]): from is readonly Endpoint[] {
+  return Array.isArray(from);
+}
+
 export class DataPlane {
   readonly spd: Spd;
   readonly sad: Sad;
@@ -77,6 +87,13 @@ export class DataPlane {
   private readonly selector = newPacketSelector();
   private readonly outputBuffer: Uint8Array | undefined;
   private readonly inboundBuffer: Uint8Array | undefined;
+  private readonly outBurst = new EspBurst();
+  private readonly inBurst = new EspBurst();
+  private readonly outResults: DataPlaneResult[] = [];
+  private readonly inResults: DataPlaneResult[] = [];
+  /** Per packet of the burst in hand: its EspBurst slot (-1: handled per packet, -2: result final). */
+  private burstSlots = new Int32Array(64);
+  private readonly burstSas: (SecurityAssociation | undefined)[] = [];
 
   constructor(opts: DataPlaneOptions) {
     this.spd = opts.spd;
@@ -95,6 +112,67 @@ export class DataPlane {
 
   /** Processes one packet from the TUN device. */
   outbound(now: number, packet: Uint8Array): DataPlaneResult {
+    const sa = this.route(now, packet);
+    if (!(sa instanceof SecurityAssociation)) return sa;
+    const out = this.outputBuffer && this.outputBuffer.length >= packet.length + espOverhead(sa, packet.length) + 60 ? this.outputBuffer : undefined;
+    const r = sa.protocol === "esp" ? encapsulate(sa, packet, out) : ahEncapsulate(sa, packet, out);
+    if (typeof r === "string") return this.notSent(sa, r);
+    this.afterSend(sa);
+    return this.toNetwork(sa, r);
+  }
+
+  /**
+   * Processes `packets[0..count)` from the TUN device as one burst: the same results, in the same
+   * order, with the same events and counters as `outbound` called for each packet in turn, but
+   * the ESP packets of each SA whose AEAD is on the native addon are sealed with one addon call.
+   * Returns the results (index i for packets[i]); the array and the `toNetwork` bytes in it (views
+   * into a buffer of this DataPlane) are valid until the next `outboundBurst` call. The packets
+   * may be views into the caller's reused read buffer: nothing keeps them after the call.
+   */
+  outboundBurst(now: number, packets: readonly Uint8Array[], count = packets.length): readonly DataPlaneResult[] {
+    const burst = this.outBurst;
+    const results = this.outResults;
+    const slots = (this.burstSlots = growSlots(this.burstSlots, count));
+    const sas = this.burstSas;
+    burst.reset();
+    for (let i = 0; i < count; i++) {
+      const packet = packets[i] as Uint8Array;
+      slots[i] = -1;
+      const sa = this.route(now, packet);
+      if (!(sa instanceof SecurityAssociation)) {
+        results[i] = sa;
+        continue;
+      }
+      if (sa.protocol !== "esp") {
+        const r = ahEncapsulate(sa, packet);
+        results[i] = typeof r === "string" ? this.notSent(sa, r) : this.toNetwork(sa, r);
+        if (typeof r !== "string") this.afterSend(sa);
+        continue;
+      }
+      // route() has just peeked this packet into this.selector: no second parse.
+      const t = burst.addEncapsulate(sa, packet, this.selector);
+      if (typeof t === "string") {
+        results[i] = this.notSent(sa, t);
+        continue;
+      }
+      this.afterSend(sa);
+      slots[i] = t;
+      sas[i] = sa;
+    }
+    burst.run();
+    for (let i = 0; i < count; i++) {
+      const t = slots[i] as number;
+      if (t < 0) continue;
+      const sa = sas[i] as SecurityAssociation;
+      sas[i] = undefined;
+      results[i] = this.toNetwork(sa, burst.result(t) as Uint8Array);
+    }
+    results.length = count;
+    return results;
+  }
+
+  /** SPD, SA and lifetime steps of outbound processing (RFC 4301 s5.1): the SA to apply, or the final result. */
+  private route(now: number, packet: Uint8Array): SecurityAssociation | DataPlaneResult {
     const sel = this.selector;
     try {
       peekIp(packet, sel);
@@ -121,14 +199,22 @@ export class DataPlane {
       return { kind: "acquire", policy, selector: copy };
     }
     if (!this.account(sa, now, sel.totalLength)) return dropResult(sa.drop("HARD_EXPIRED"));
-    const out = this.outputBuffer && this.outputBuffer.length >= packet.length + espOverhead(sa, packet.length) + 60 ? this.outputBuffer : undefined;
-    const r = sa.protocol === "esp" ? encapsulate(sa, packet, out) : ahEncapsulate(sa, packet, out);
-    if (typeof r === "string") {
-      if (r === "SEQUENCE_EXHAUSTED" && sa.lifetime.forceSoft()) this.events.push({ kind: "rekeyNeeded", sa, reason: "sequence" });
-      return dropResult(r);
-    }
+    return sa;
+  }
+
+  /** An outbound packet the SA refused: a counter exhausted asks for a rekey (RFC 4303 s3.3.3). */
+  private notSent(sa: SecurityAssociation, r: DropReason): DataPlaneResult {
+    if (r === "SEQUENCE_EXHAUSTED" && sa.lifetime.forceSoft()) this.events.push({ kind: "rekeyNeeded", sa, reason: "sequence" });
+    return dropResult(r);
+  }
+
+  /** After a packet took a sequence number: rekey before the counter runs out. */
+  private afterSend(sa: SecurityAssociation): void {
     if (sequenceNearlyExhausted(sa) && sa.lifetime.forceSoft()) this.events.push({ kind: "rekeyNeeded", sa, reason: "sequence" });
-    return { kind: "toNetwork", bytes: r, to: sa.peer, encapsulated: sa.udpEncap !== undefined, ipHeaderIncluded: sa.protocol === "ah" };
+  }
+
+  private toNetwork(sa: SecurityAssociation, bytes: Uint8Array): DataPlaneResult {
+    return { kind: "toNetwork", bytes, to: sa.peer, encapsulated: sa.udpEncap !== undefined, ipHeaderIncluded: sa.protocol === "ah" };
   }
 
   /**
@@ -136,6 +222,68 @@ export class DataPlane {
    * `protocol` 51 (no port): `bytes` is a whole IP packet carrying AH. Otherwise an ESP packet.
    */
   inbound(now: number, bytes: Uint8Array, from: Endpoint, protocol: 50 | 51 = 50): DataPlaneResult {
+    const sa = this.demux(bytes, from, protocol);
+    if (!(sa instanceof SecurityAssociation)) return sa;
+    if (sa.lifetime.expired) return dropResult(sa.drop("HARD_EXPIRED"));
+    const r = sa.protocol === "esp" ? decapsulate(sa, bytes, this.inboundBuffer) : ahDecapsulate(sa, bytes);
+    return this.delivered(sa, now, r);
+  }
+
+  /**
+   * Processes `datagrams[0..count)` from the network as one burst: the same results, in the same
+   * order, with the same events and counters as `inbound(now, datagrams[i], from[i] ?? from,
+   * protocol)` for each in turn, but the ESP packets of each SA whose AEAD is on the native addon
+   * are opened with one addon call. `from` is one endpoint for all or one per datagram. Returns
+   * the results (index i for datagrams[i]); the array and the `toTunnel` bytes (views into a
+   * buffer of this DataPlane) are valid until the next `inboundBurst` call; `ike` bytes are views
+   * of the caller's datagrams, as with `inbound`. The datagrams may be views into the caller's
+   * reused receive buffer: nothing keeps them after the call, and they are not modified.
+   */
+  inboundBurst(now: number, datagrams: readonly Uint8Array[], from: Endpoint | readonly Endpoint[], count = datagrams.length, protocol: 50 | 51 = 50): readonly DataPlaneResult[] {
+    const burst = this.inBurst;
+    const results = this.inResults;
+    const slots = (this.burstSlots = growSlots(this.burstSlots, count));
+    const sas = this.burstSas;
+    const many = isEndpointList(from);
+    burst.reset();
+    for (let i = 0; i < count; i++) {
+      const bytes = datagrams[i] as Uint8Array;
+      slots[i] = -2;
+      const sa = this.demux(bytes, many ? (from[i] as Endpoint) : from, protocol);
+      if (!(sa instanceof SecurityAssociation)) {
+        results[i] = sa;
+        continue;
+      }
+      sas[i] = sa;
+      // An SA past its hard limit, and AH, are handled per packet at their turn below.
+      slots[i] = sa.protocol === "esp" && !sa.lifetime.expired ? burst.addDecapsulate(sa, bytes) : -1;
+    }
+    burst.run();
+    for (let i = 0; i < count; i++) {
+      const t = slots[i] as number;
+      if (t === -2) continue;
+      const sa = sas[i] as SecurityAssociation;
+      sas[i] = undefined;
+      const bytes = datagrams[i] as Uint8Array;
+      // An earlier packet of this burst may have taken the SA to its hard limit (removed): NO_SA
+      // then, as for a packet that arrives after the removal.
+      if (this.sad.lookupInbound(sa.spi) !== sa) {
+        results[i] = this.drop("NO_SA");
+        continue;
+      }
+      if (sa.lifetime.expired) {
+        results[i] = dropResult(sa.drop("HARD_EXPIRED"));
+        continue;
+      }
+      const r = t >= 0 ? burst.result(t) : sa.protocol === "esp" ? decapsulate(sa, bytes) : ahDecapsulate(sa, bytes);
+      results[i] = this.delivered(sa, now, r);
+    }
+    results.length = count;
+    return results;
+  }
+
+  /** RFC 3948 demux and SPI -> inbound SA (RFC 4303 s3.4.2): the SA, or the final result. */
+  private demux(bytes: Uint8Array, from: Endpoint, protocol: 50 | 51): SecurityAssociation | DataPlaneResult {
     if (from.port !== undefined) {
       let kind: string;
       try {
@@ -167,8 +315,11 @@ export class DataPlane {
     }
     const sa = this.sad.lookupInbound(spi);
     if (!sa || sa.protocol !== (protocol === 51 ? "ah" : "esp")) return this.drop("NO_SA");
-    if (sa.lifetime.expired) return dropResult(sa.drop("HARD_EXPIRED"));
-    const r = sa.protocol === "esp" ? decapsulate(sa, bytes, this.inboundBuffer) : ahDecapsulate(sa, bytes);
+    return sa;
+  }
+
+  /** The end of inbound processing: lifetime accounting of a decapsulated packet, then toTunnel. */
+  private delivered(sa: SecurityAssociation, now: number, r: Uint8Array | DropReason): DataPlaneResult {
     if (typeof r === "string") return dropResult(r);
     if (!this.account(sa, now, r.length)) return dropResult(sa.drop("HARD_EXPIRED"));
     return { kind: "toTunnel", bytes: r };
@@ -195,6 +346,9 @@ export class DataPlane {
   private account(sa: SecurityAssociation, now: number, bytes: number): boolean {
     const ev = sa.lifetime.account(now, bytes);
     if (ev === "ok") return true;
+    // A hard limit wipes the SA's keys: packets of it already queued in an outbound burst are
+    // sealed first, as they would have been one at a time.
+    if (ev === "hard") this.outBurst.run();
     this.onLifetime(sa, ev);
     return ev !== "hard";
   }

@@ -3,6 +3,7 @@ import { getEncr } from "../../src/crypto/encr.js";
 import { getInteg } from "../../src/crypto/integ.js";
 import { seededRandom } from "../../src/crypto/random.js";
 import { Secret } from "../../src/crypto/secret.js";
+import type { EncrAlgorithm } from "../../src/crypto/types.js";
 import { SecurityAssociation, type SaParams } from "../../src/ipsec/sad.js";
 import { fromHex } from "../../src/wire/hex.js";
 import { encodeIpv4Header, encodeIpv6Header, parseIpAddress } from "../../src/wire/ip.js";
@@ -43,11 +44,19 @@ type Common = Omit<SaParams, "spi" | "direction" | "encr" | "encrKey" | "integ" 
 
 /**
  * An outbound SA at `a` and the matching inbound SA at `b` (same keys, derived from `seed`).
- * `aAddr`/`bAddr` are the outer addresses as text.
+ * `aAddr`/`bAddr` are the outer addresses as text; `wrapEncr` swaps the transform (e.g. onto the
+ * native addon with `nativeEncrWrapper`).
  */
-export function saPair(suite: Suite, aAddr: string, bAddr: string, extra: Common, seed = 1): { out: SecurityAssociation; in: SecurityAssociation } {
+export function saPair(
+  suite: Suite,
+  aAddr: string,
+  bAddr: string,
+  extra: Common,
+  seed = 1,
+  wrapEncr: (encr: EncrAlgorithm) => EncrAlgorithm = (e) => e,
+): { out: SecurityAssociation; in: SecurityAssociation } {
   const rng = seededRandom(`keys-${seed}`);
-  const encr = getEncr(suite.encrId, suite.encrBits);
+  const encr = wrapEncr(getEncr(suite.encrId, suite.encrBits));
   const integ = suite.integId === undefined ? undefined : getInteg(suite.integId);
   const ek = rng.bytes(encr.keymatLength);
   const ik = integ ? rng.bytes(integ.keyLength) : undefined;

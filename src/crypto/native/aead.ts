@@ -123,7 +123,8 @@ class NativeEncrContext implements EncrContext {
   private openScratch: Uint8Array | undefined;
 
   constructor(
-    private readonly aead: NativeAead,
+    /** The keyed context itself, for burst callers (see {@link nativeAeadOf}). */
+    readonly aead: NativeAead,
     private readonly name: string,
     private readonly scratch: boolean,
   ) {}
@@ -162,6 +163,15 @@ class NativeEncrContext implements EncrContext {
 /** True when `ctx` came from a native EncrAlgorithm (for status output and tests). */
 export function isNativeContext(ctx: EncrContext): boolean {
   return ctx instanceof NativeEncrContext;
+}
+
+/**
+ * The native AEAD behind `ctx` when it came from a native EncrAlgorithm, else undefined. The burst
+ * path of src/ipsec/esp.ts uses it to seal or open many packets of one SA in one addon call
+ * (`sealBatch`/`openBatch`); a context on the pure path has none and takes the per-packet path.
+ */
+export function nativeAeadOf(ctx: EncrContext | undefined): NativeAead | undefined {
+  return ctx instanceof NativeEncrContext ? ctx.aead : undefined;
 }
 
 /**

@@ -18,4 +18,4 @@ export {
   type NativeWatchHandle,
 } from "./addon.js";
 export { nativeReadableWatcher, type ReadableWatch, type ReadableWatcher } from "./fd-watch.js";
-export { isNativeContext, NativeAead, type NativeEncrOptions, nativeAeadKind, nativeEncrWrapper, nativeSupports, withNativeEncr } from "./aead.js";
+export { isNativeContext, NativeAead, nativeAeadOf, type NativeEncrOptions, nativeAeadKind, nativeEncrWrapper, nativeSupports, withNativeEncr } from "./aead.js";
