@@ -398,6 +398,8 @@ try {
     "tsipsec-no-offload": () => withEnv({ TSIPSEC_NO_TUN_OFFLOAD: "1", TSIPSEC_NO_UDP_GRO: "1" }, () => tsipsec(topo, false, "tsipsec-no-offload")),
     // The native path with the ESP send and TUN write on the event loop (no thread-pool I/O).
     "tsipsec-sync-io": () => withEnv({ TSIPSEC_NO_ASYNC_IO: "1" }, () => tsipsec(topo, false, "tsipsec-sync-io")),
+    // The native path with one data-plane call (and AEAD crossing) per packet instead of per burst.
+    "tsipsec-no-burst": () => withEnv({ TSIPSEC_NO_BURST: "1" }, () => tsipsec(topo, false, "tsipsec-no-burst")),
   };
   for (const name of ONLY) {
     const f = runs[name];

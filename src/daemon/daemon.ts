@@ -9,7 +9,7 @@ import { loadNativeAddon, nativeEncrWrapper, nativeReadableWatcher, type NativeA
 import { Secret } from "../crypto/secret.js";
 import { IkeEngine } from "../ike/engine.js";
 import type { ChildSaSpec, ConnectionConfig, EngineConfig, IkeOutput, IkeSaKeyMaterial, InboundDatagram, Millis, UdpEndpoint } from "../ike/api.js";
-import { DataPlane, type DataPlaneEvent } from "../ipsec/data-plane.js";
+import { DataPlane, type DataPlaneEvent, type DataPlaneResult, type Endpoint } from "../ipsec/data-plane.js";
 import { DROP_REASONS, Sad, SecurityAssociation, type DropReason } from "../ipsec/sad.js";
 import { Spd, type Policy } from "../ipsec/spd.js";
 import type { Lifetime } from "../ipsec/lifetime.js";
@@ -229,6 +229,19 @@ class Daemon {
    * per socket/device; TSIPSEC_NO_ASYNC_IO=1 keeps them on the event loop (A/B measurements).
    */
   readonly #asyncIo = process.env["TSIPSEC_NO_ASYNC_IO"] !== "1";
+  /**
+   * Burst mode: with batch I/O the packets of one TUN read or one NAT-T receive go through the
+   * data plane together (DataPlane.outboundBurst/inboundBurst: one native AEAD call per SA and
+   * burst); TSIPSEC_NO_BURST=1 keeps one data-plane call per packet (A/B measurements).
+   */
+  readonly #bursts = this.#batchIo !== undefined && process.env["TSIPSEC_NO_BURST"] !== "1";
+  readonly #outPackets: Uint8Array[] = [];
+  #outCount = 0;
+  readonly #inPackets: Uint8Array[] = [];
+  readonly #inFrom: Endpoint[] = [];
+  #inCount = 0;
+  #lastRemote: UdpEndpoint | undefined;
+  #lastFrom: Endpoint = { address: "" };
   #tun: TunDevice | undefined;
   /** MSS limits for TCP SYNs through the tunnel (see mss-clamp.ts), from the TUN MTU. */
   #mss4 = 0xffff;
@@ -323,8 +336,17 @@ class Daemon {
         },
         onEsp: (packet, remote) => {
           try {
-            this.#onEsp(packet, remote);
+            if (this.#bursts) this.#queueInbound(packet, remote);
+            else this.#onEsp(packet, remote);
           } catch (e) {
+            this.#internalError("esp-in", e);
+          }
+        },
+        onEspBatchEnd: () => {
+          try {
+            this.#flushInbound();
+          } catch (e) {
+            this.#inCount = 0;
             this.#internalError("esp-in", e);
           }
         },
@@ -354,13 +376,24 @@ class Daemon {
     });
     log.control.info({ path: controlPath }, "control socket listening");
     await this.#syncTrapPolicies();
-    this.#tun.start((p) => {
-      try {
-        this.#onTunPacket(p);
-      } catch (e) {
-        this.#internalError("tun-in", e);
-      }
-    });
+    this.#tun.start(
+      (p) => {
+        try {
+          if (this.#bursts) this.#queueOutbound(p);
+          else this.#onTunPacket(p);
+        } catch (e) {
+          this.#internalError("tun-in", e);
+        }
+      },
+      () => {
+        try {
+          this.#flushOutbound();
+        } catch (e) {
+          this.#outCount = 0;
+          this.#internalError("tun-in", e);
+        }
+      },
+    );
     const started: string[] = [];
     const startNow = this.#clock.now();
     for (const c of cfg.engine.connections) {
@@ -396,13 +429,61 @@ class Daemon {
   #onTunPacket(packet: Uint8Array): void {
     const now = this.#clock.now();
     clampMss(packet, this.#mss4, this.#mss6);
-    const r = this.#dataPlane.outbound(now, packet);
+    this.#outboundResult(now, this.#dataPlane.outbound(now, packet), packet.length);
+    this.#drainDataPlaneEvents(now);
+  }
+
+  /**
+   * Burst mode (batch I/O on): a TUN packet waits, as a view into the driver's read buffer, until
+   * the end of its read batch, when the whole burst goes through the data plane with one AEAD
+   * call per SA (DataPlane.outboundBurst). The views stay valid until the batch-end callback returns.
+   */
+  #queueOutbound(packet: Uint8Array): void {
+    clampMss(packet, this.#mss4, this.#mss6);
+    this.#outPackets[this.#outCount++] = packet;
+  }
+
+  #flushOutbound(): void {
+    const n = this.#outCount;
+    if (n === 0) return;
+    this.#outCount = 0;
+    const now = this.#clock.now();
+    const packets = this.#outPackets;
+    const results = this.#dataPlane.outboundBurst(now, packets, n);
+    for (let i = 0; i < n; i++) this.#outboundResult(now, results[i] as DataPlaneResult, (packets[i] as Uint8Array).length);
+    this.#drainDataPlaneEvents(now);
+  }
+
+  /** Burst mode, inbound: ESP datagrams wait (views into the receive buffer) until the end of their receive batch. */
+  #queueInbound(packet: Uint8Array, remote: UdpEndpoint): void {
+    if (this.#startupQueue !== undefined) return; // no SA can exist yet
+    const i = this.#inCount++;
+    this.#inPackets[i] = packet;
+    // The UDP driver hands out one endpoint object per peer: reuse one data-plane endpoint for it.
+    if (remote !== this.#lastRemote) {
+      this.#lastRemote = remote;
+      this.#lastFrom = { address: remote.address };
+    }
+    this.#inFrom[i] = this.#lastFrom;
+  }
+
+  #flushInbound(): void {
+    const n = this.#inCount;
+    if (n === 0) return;
+    this.#inCount = 0;
+    const now = this.#clock.now();
+    const results = this.#dataPlane.inboundBurst(now, this.#inPackets, this.#inFrom, n);
+    for (let i = 0; i < n; i++) this.#inboundResult(results[i] as DataPlaneResult);
+    this.#drainDataPlaneEvents(now);
+  }
+
+  #outboundResult(now: Millis, r: DataPlaneResult, innerLength: number): void {
     switch (r.kind) {
       case "toNetwork": {
         const to: UdpEndpoint = { address: r.to.address, port: r.to.port ?? this.#config.daemon.nattPort };
         this.#udp?.sendEsp(to, r.bytes, this.#localForPeer.get(r.to.address));
         this.#counters.espPacketsOut++;
-        this.#counters.espBytesOut += packet.length;
+        this.#counters.espBytesOut += innerLength;
         break;
       }
       case "acquire":
@@ -418,20 +499,21 @@ class Daemon {
       case "ike":
         break;
     }
-    this.#drainDataPlaneEvents(now);
   }
 
   #onEsp(packet: Uint8Array, remote: UdpEndpoint): void {
     if (this.#startupQueue !== undefined) return; // no SA can exist yet
     const now = this.#clock.now();
-    const r = this.#dataPlane.inbound(now, packet, { address: remote.address });
-    if (r.kind === "toTunnel") {
-      clampMss(r.bytes, this.#mss4, this.#mss6);
-      this.#counters.espPacketsIn++;
-      this.#counters.espBytesIn += r.bytes.length;
-      if (this.#tun?.write(r.bytes) !== true) this.#counters.tunWriteErrors++;
-    }
+    this.#inboundResult(this.#dataPlane.inbound(now, packet, { address: remote.address }));
     this.#drainDataPlaneEvents(now);
+  }
+
+  #inboundResult(r: DataPlaneResult): void {
+    if (r.kind !== "toTunnel") return;
+    clampMss(r.bytes, this.#mss4, this.#mss6);
+    this.#counters.espPacketsIn++;
+    this.#counters.espBytesIn += r.bytes.length;
+    if (this.#tun?.write(r.bytes) !== true) this.#counters.tunWriteErrors++;
   }
 
   #onIke(dg: InboundDatagram): void {
