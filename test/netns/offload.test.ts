@@ -5,32 +5,48 @@ import { tcpTransfer } from "../../src/demo/tcp-check.js";
 import { createPair, ping, type Pair } from "./harness.js";
 
 /**
- * TUN virtio-net offloads end to end (issue 7, native/tun_offload.c): with IFF_VNET_HDR and
- * TSO on the TUN, the sending gateway reads TCP frames of up to 64 KiB and splits them into
- * segments before ESP, and the receiving gateway writes runs of decrypted segments back as GSO
- * frames. The transfer's SHA-256 proves the segments and checksums are right; the counters prove
- * both paths ran. The same with TSIPSEC_NO_TUN_OFFLOAD=1 keeps the one-packet-per-write path.
+ * The native data plane's parts end to end (issue 7), each configuration an environment the
+ * gateways inherit:
+ *   - everything on: TUN virtio-net offloads (native/tun_offload.c: the sending gateway reads
+ *     TCP frames of up to 64 KiB and splits them before ESP, the receiving one writes runs of
+ *     decrypted segments back as GSO frames), UDP GRO, thread-pool I/O, data-plane bursts;
+ *   - TSIPSEC_NO_TUN_OFFLOAD=1 + TSIPSEC_NO_UDP_GRO=1: one packet per TUN read/write;
+ *   - TSIPSEC_NO_ASYNC_IO=1 + TSIPSEC_NO_BURST=1: sends and writes on the event loop, one
+ *     data-plane call per packet;
+ *   - TSIPSEC_NO_BATCH_IO=1: one system call per packet (native AEAD only).
+ * The transfers' SHA-256 proves segments, checksums and order are right; the counters prove
+ * which TUN path ran.
  */
+const CONFIGS = [
+  { name: "everything on", tag: "off1", env: {}, offload: true },
+  { name: "TUN offloads and UDP GRO off", tag: "off0", env: { TSIPSEC_NO_TUN_OFFLOAD: "1", TSIPSEC_NO_UDP_GRO: "1" }, offload: false },
+  { name: "event-loop I/O, per-packet data plane", tag: "offs", env: { TSIPSEC_NO_ASYNC_IO: "1", TSIPSEC_NO_BURST: "1" }, offload: true },
+  { name: "no batch I/O", tag: "offn", env: { TSIPSEC_NO_BATCH_IO: "1" }, offload: false },
+] as const;
+const SWITCHES = ["TSIPSEC_NO_TUN_OFFLOAD", "TSIPSEC_NO_UDP_GRO", "TSIPSEC_NO_ASYNC_IO", "TSIPSEC_NO_BURST", "TSIPSEC_NO_BATCH_IO"];
 async function stats(controlPath: string): Promise<Stats> {
   return controlRequest(controlPath, { op: "stats" });
 }
 
-for (const offload of [true, false]) {
-  describe(`site-to-site TCP with TUN offloads ${offload ? "on" : "off (TSIPSEC_NO_TUN_OFFLOAD=1)"}`, () => {
+for (const config of CONFIGS) {
+  const offload = config.offload;
+  describe(`site-to-site TCP, data plane: ${config.name}`, () => {
     let pair: Pair;
-    const saved = process.env["TSIPSEC_NO_TUN_OFFLOAD"];
+    const saved = Object.fromEntries(SWITCHES.map((k) => [k, process.env[k]]));
 
     beforeAll(async () => {
       // The gateways inherit this process's environment when they are spawned.
-      if (offload) delete process.env["TSIPSEC_NO_TUN_OFFLOAD"];
-      else process.env["TSIPSEC_NO_TUN_OFFLOAD"] = "1";
-      pair = await createPair({ tag: offload ? "off1" : "off0", startA: "start", startB: "none" });
+      for (const k of SWITCHES) delete process.env[k];
+      Object.assign(process.env, config.env);
+      pair = await createPair({ tag: config.tag, startA: "start", startB: "none" });
       await pair.gwA.waitTunnel();
       await pair.gwB.waitTunnel();
     });
     afterAll(async () => {
-      if (saved === undefined) delete process.env["TSIPSEC_NO_TUN_OFFLOAD"];
-      else process.env["TSIPSEC_NO_TUN_OFFLOAD"] = saved;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
       await pair?.close();
     });
 
@@ -46,7 +62,7 @@ for (const offload of [true, false]) {
       expect(ba.ok).toBe(true);
     });
 
-    it(offload ? "read TSO frames and wrote GSO frames on both gateways" : "reports offload off and used neither", async () => {
+    it(offload ? "read TSO frames and wrote GSO frames on both gateways, no packet dropped" : "reports offload off and used neither, no packet dropped", async () => {
       for (const gw of [pair.gwA, pair.gwB]) {
         const s = await stats(gw.controlPath);
         const tun = s.tun;
