@@ -563,17 +563,8 @@ export class EspBurst {
       writeU32(buf, at + 4, sa.seqHi);
       writeU32(buf, at + 8, sa.seqLo);
     }
-    const g = this.#groupOf(sa, aead);
-    const grp = this.#groups[g] as BurstGroup;
-    const i = grp.count++;
-    const d = (grp.desc = grow32(grp.desc, grp.count * BATCH_STRIDE));
-    const o = i * BATCH_STRIDE;
-    d[o + BatchField.IV_OFFSET] = espAt + ESP_HEADER_LENGTH;
-    d[o + BatchField.AAD_OFFSET] = aadAt;
-    d[o + BatchField.AAD_LENGTH] = sa.esn ? 12 : 8;
-    d[o + BatchField.INPUT_OFFSET] = ptAt;
-    d[o + BatchField.INPUT_LENGTH] = ptLength;
-    d[o + BatchField.OUTPUT_OFFSET] = ptAt;
+    const g = this.#queueAead(sa, aead, espAt + ESP_HEADER_LENGTH, aadAt, ptAt, ptLength);
+    const i = this.#queuedIndex;
     sa.counters.packets++;
     sa.counters.bytes += framing.end;
     return this.#slot(sa, espAt, g, i, total, undefined);
@@ -608,19 +599,34 @@ export class EspBurst {
     buf[seqAt + 1] = esp[5] as number;
     buf[seqAt + 2] = esp[6] as number;
     buf[seqAt + 3] = esp[7] as number;
+    const g = this.#queueAead(sa, aead, espAt + ESP_HEADER_LENGTH, at, espAt + ESP_HEADER_LENGTH + 8, esp.length - ESP_HEADER_LENGTH - 8);
+    const i = this.#queuedIndex;
+    return this.#slot(sa, espAt, g, i, hi, undefined, esp);
+  }
+
+  /**
+   * Adds one AEAD operation to `sa`'s group: IV (8 bytes) at `ivAt`, AAD (SPI || [seq hi] ||
+   * seq lo, RFC 4106 s5) at `aadAt`, `length` bytes at `dataAt` sealed or opened in place.
+   * Returns the group; its index in the group is left in #queuedIndex (no tuple per packet).
+   */
+  #queueAead(sa: SecurityAssociation, aead: NativeAead, ivAt: number, aadAt: number, dataAt: number, length: number): number {
     const g = this.#groupOf(sa, aead);
     const grp = this.#groups[g] as BurstGroup;
     const i = grp.count++;
     const d = (grp.desc = grow32(grp.desc, grp.count * BATCH_STRIDE));
     const o = i * BATCH_STRIDE;
-    d[o + BatchField.IV_OFFSET] = espAt + ESP_HEADER_LENGTH;
-    d[o + BatchField.AAD_OFFSET] = at;
+    d[o + BatchField.IV_OFFSET] = ivAt;
+    d[o + BatchField.AAD_OFFSET] = aadAt;
     d[o + BatchField.AAD_LENGTH] = sa.esn ? 12 : 8;
-    d[o + BatchField.INPUT_OFFSET] = espAt + ESP_HEADER_LENGTH + 8;
-    d[o + BatchField.INPUT_LENGTH] = esp.length - ESP_HEADER_LENGTH - 8;
-    d[o + BatchField.OUTPUT_OFFSET] = espAt + ESP_HEADER_LENGTH + 8;
-    return this.#slot(sa, espAt, g, i, hi, undefined, esp);
+    d[o + BatchField.INPUT_OFFSET] = dataAt;
+    d[o + BatchField.INPUT_LENGTH] = length;
+    d[o + BatchField.OUTPUT_OFFSET] = dataAt;
+    this.#queuedIndex = i;
+    return g;
   }
+
+  /** The index #queueAead gave its last operation within its group. */
+  #queuedIndex = 0;
 
   /**
    * Seals/opens every queued packet not yet run: one addon call per SA. May be called again after
