@@ -197,7 +197,9 @@ function bindAddresses(config: TsipsecConfig): string[] {
 
 /** Copies key bytes: the SAD wipes its copy on removal, the engine owns the spec's. */
 function copySecret(s: Secret | undefined): Secret | undefined {
-  return s === undefined ? undefined : new Secret(Uint8Array.from(s.expose()));
+  // new Uint8Array(typed array) copies in one step (also from a Buffer, whose slice() would share
+  // memory); Uint8Array.from() walks the bytes through the iterator protocol.
+  return s === undefined ? undefined : new Secret(new Uint8Array(s.expose()));
 }
 
 /** Bytes of each reused data-plane output buffer: a 64 KiB IP packet plus ESP/AH overhead. */
