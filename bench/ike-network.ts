@@ -15,7 +15,9 @@
  * tsipsec daemon at `info`. Needs root and strongSwan. Environment: BENCH_IKE_NET_COUNT (2000),
  * BENCH_IKE_NET_CONCURRENCY (4), BENCH_IKE_NET_ONLY (strongswan,tsipsec), BENCH_IKE_NET_PROFILE=DIR
  * (the tsipsec daemon writes a V8 CPU profile to DIR/<pid>.cpuprofile when it exits; the profiler
- * costs CPU, so read that run's figures as a profile, not as the comparison).
+ * costs CPU, so read that run's figures as a profile, not as the comparison), BENCH_IKE_NET_THREADS=1
+ * (also prints each responder thread's CPU during the load: V8's compiler and GC threads show
+ * there, which a JavaScript profile does not). The system CPU column is the kernel's share.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
