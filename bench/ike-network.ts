@@ -15,9 +15,11 @@
  * tsipsec daemon at `info`. Needs root and strongSwan. Environment: BENCH_IKE_NET_COUNT (2000),
  * BENCH_IKE_NET_CONCURRENCY (4), BENCH_IKE_NET_ONLY (strongswan,tsipsec), BENCH_IKE_NET_PROFILE=DIR
  * (the tsipsec daemon writes a V8 CPU profile to DIR/<pid>.cpuprofile when it exits; the profiler
- * costs CPU, so read that run's figures as a profile, not as the comparison).
+ * costs CPU, so read that run's figures as a profile, not as the comparison), BENCH_IKE_NET_THREADS=1
+ * (also prints each responder thread's CPU during the load: V8's compiler and GC threads show
+ * there, which a JavaScript profile does not). The system CPU column is the kernel's share.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { controlRequest } from "../src/control/client.js";
@@ -51,14 +53,36 @@ const responderConn: SwanConnection = {
   children: [{ name: "net", localTs: [S.siteB.v4], remoteTs: ["198.19.0.0/16"], espProposals: [ESP], startAction: "none", mode: "tunnel" }],
 };
 
-async function namespaceTicks(ns: string): Promise<number> {
+interface Ticks {
+  user: number;
+  system: number;
+  /** Per thread ("pid/tid comm" -> utime+stime), filled when BENCH_IKE_NET_THREADS=1. */
+  threads: Map<string, number>;
+}
+
+const THREADS = process.env.BENCH_IKE_NET_THREADS === "1";
+
+/** utime and stime fields (clock ticks) of a /proc stat line. */
+function statTicks(stat: string): { user: number; system: number } {
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(f[11]), system: Number(f[12]) };
+}
+
+/** utime and stime (clock ticks) summed over the processes in namespace `ns` (/proc/PID/stat fields 14, 15). */
+async function namespaceTicks(ns: string): Promise<Ticks> {
   const r = await run("ip", ["netns", "pids", ns], { allowFailure: true });
-  let ticks = 0;
+  const ticks: Ticks = { user: 0, system: 0, threads: new Map() };
   for (const pid of r.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]);
+      const t = statTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      ticks.user += t.user;
+      ticks.system += t.system;
+      if (!THREADS) continue;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        const tt = statTicks(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"));
+        ticks.threads.set(`${pid}/${tid} ${comm}`, tt.user + tt.system);
+      }
     } catch {
       // exited meanwhile
     }
@@ -89,6 +113,8 @@ interface Row {
   failed: number;
   wallSetupsPerSecond: number;
   responderCpuSeconds: number;
+  /** The kernel's share of responderCpuSeconds (system calls: UDP, netlink, the log pipe). */
+  responderSystemCpuSeconds: number;
   setupsPerResponderCpuSecond: number;
   responderSas: number | string;
 }
@@ -97,13 +123,18 @@ async function measure(topo: Topology, name: string, count: () => Promise<number
   const t0 = await namespaceTicks(topo.ns.gwB);
   const r = await load(topo);
   const t1 = await namespaceTicks(topo.ns.gwB);
-  const cpu = (t1 - t0) / CLK_TCK;
+  const cpu = (t1.user + t1.system - t0.user - t0.system) / CLK_TCK;
+  if (THREADS) {
+    const lines = [...t1.threads].map(([k, v]) => `${k}: ${fmt((v - (t0.threads.get(k) ?? 0)) / CLK_TCK, 2)} s`);
+    console.log(`${name} CPU per thread during the load:\n  ${lines.join("\n  ")}`);
+  }
   return {
     responder: name,
     setups: r.setups,
     failed: r.failed,
     wallSetupsPerSecond: (r.setups * 1000) / r.wallMs,
     responderCpuSeconds: cpu,
+    responderSystemCpuSeconds: (t1.system - t0.system) / CLK_TCK,
     setupsPerResponderCpuSecond: cpu > 0 ? r.setups / cpu : NaN,
     responderSas: await count(),
   };
@@ -179,11 +210,11 @@ try {
 const ss = rows.find((r) => r.responder === "strongswan");
 console.log(`\nIKE responder over UDP, ${COUNT} setups (PSK, ${IKE}, ESP ${ESP}, one Child SA), ${CONCURRENCY} in flight, tsipsec load generator on gw-a`);
 console.log(`${mach.date}, ${mach.nproc} x ${mach.cpuModel}, Node ${mach.node}, load ${mach.loadAverage}`);
-console.log("responder    setups  failed  wall setups/s  responder CPU s  setups/CPU-s  vs strongSwan  SAs listed");
+console.log("responder    setups  failed  wall setups/s  responder CPU s (sys)  setups/CPU-s  vs strongSwan  SAs listed");
 for (const r of rows) {
   const ratio = ss !== undefined ? `${fmt(r.setupsPerResponderCpuSecond / ss.setupsPerResponderCpuSecond, 2)}x` : "n/a";
   console.log(
-    `${r.responder.padEnd(11)} ${String(r.setups).padStart(7)} ${String(r.failed).padStart(7)}  ${fmt(r.wallSetupsPerSecond, 0).padStart(13)}  ${fmt(r.responderCpuSeconds, 2).padStart(15)}  ${fmt(r.setupsPerResponderCpuSecond, 0).padStart(12)}  ${ratio.padStart(13)}  ${String(r.responderSas).padStart(10)}`,
+    `${r.responder.padEnd(11)} ${String(r.setups).padStart(7)} ${String(r.failed).padStart(7)}  ${fmt(r.wallSetupsPerSecond, 0).padStart(13)}  ${fmt(r.responderCpuSeconds, 2).padStart(15)} ${`(${fmt(r.responderSystemCpuSeconds, 2)})`.padStart(6)}  ${fmt(r.setupsPerResponderCpuSecond, 0).padStart(12)}  ${ratio.padStart(13)}  ${String(r.responderSas).padStart(10)}`,
   );
 }
 for (const [n, why] of Object.entries(failures)) console.log(`${n}: FAILED ${why}`);

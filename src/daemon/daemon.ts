@@ -25,7 +25,8 @@ import { openUdp, type UdpDriver } from "../drivers/udp.js";
 import { createLoggers, flushLogs, setLevels, type Loggers } from "./log.js";
 import { actionAfterClose, closeCause, restartDelayMs } from "./close-action.js";
 import { clampMss, mssForMtu } from "./mss-clamp.js";
-import { addressInTs, routesFor, selectorAddress, spdSelectors, triggeringTs } from "./policy.js";
+import { addressInTs, routesFor, sameTsList, selectorAddress, spdSelectors, triggeringTs } from "./policy.js";
+import type { TrafficSelector as SpdSelector } from "../ipsec/selectors.js";
 
 /**
  * The composition root (design.md "daemon/"): wires the IKE engine and the data plane to the TUN
@@ -138,6 +139,8 @@ interface PolicyRecord {
   trap: boolean;
   /** CIDRs routed into the TUN for this policy. */
   routes: string[];
+  /** The traffic selectors this policy's SPD entry was built from, while it is in the SPD. */
+  installed: { localTs: readonly IkeTs[]; remoteTs: readonly IkeTs[]; selectors: SpdSelector[] } | undefined;
   /** Installed Child SA ids using this policy. */
   readonly childSas: Set<number>;
   /** Last acquire sent to the engine, ms. */
@@ -194,7 +197,9 @@ function bindAddresses(config: TsipsecConfig): string[] {
 
 /** Copies key bytes: the SAD wipes its copy on removal, the engine owns the spec's. */
 function copySecret(s: Secret | undefined): Secret | undefined {
-  return s === undefined ? undefined : new Secret(Uint8Array.from(s.expose()));
+  // new Uint8Array(typed array) copies in one step (also from a Buffer, whose slice() would share
+  // memory); Uint8Array.from() walks the bytes through the iterator protocol.
+  return s === undefined ? undefined : new Secret(new Uint8Array(s.expose()));
 }
 
 /** Bytes of each reused data-plane output buffer: a 64 KiB IP packet plus ESP/AH overhead. */
@@ -260,6 +265,8 @@ class Daemon {
   readonly #policies = new Map<string, PolicyRecord>();
   readonly #policyById = new Map<number, PolicyRecord>();
   #nextPolicyId = 1;
+  /** The policy added to the SPD last (it is the SPD's last entry). */
+  #lastAddedPolicyId: number | undefined;
   readonly #children = new Map<number, ChildRecord>();
   readonly #childOfSa = new Map<SecurityAssociation, ChildRecord>();
   /** Route reference counts (a CIDR may serve several policies). */
@@ -668,7 +675,7 @@ class Daemon {
     const rec = this.#policyFor(connection, ch.name);
     rec.trap = true;
     if (rec.childSas.size === 0) {
-      this.#setPolicy(rec, spdSelectors(ch.localTs, ch.remoteTs), routesFor(ch.remoteTs), ch.localTs);
+      this.#setPolicy(rec, ch.localTs, ch.remoteTs);
       rec.lastAcquire = -Infinity;
     }
     this.#log.child.info({ connection, child: ch.name, routes: rec.routes }, "trap policy installed after the IKE SA closed (dpd_action/close_action trap)");
@@ -711,7 +718,7 @@ class Daemon {
     const cfg = this.#config.daemon;
     const key = `${spec.connection}/${spec.child}`;
     const rec = this.#policyFor(spec.connection, spec.child);
-    const selectors = spdSelectors(spec.localTs, spec.remoteTs);
+    const selectors = this.#selectorsFor(rec, spec.localTs, spec.remoteTs);
     const local = parseIpAddress(spec.local.address);
     const remote = parseIpAddress(spec.remote.address);
     // Always UDP: peers were told so by forced encapsulation; ports from the negotiated path, on
@@ -787,7 +794,7 @@ class Daemon {
     this.#childOfSa.set(outbound, child);
     this.#localForPeer.set(spec.remote.address, child.local);
     rec.childSas.add(spec.id);
-    this.#setPolicy(rec, selectors, routesFor(spec.remoteTs), spec.localTs);
+    this.#setPolicy(rec, spec.localTs, spec.remoteTs, selectors);
     this.#log.child.info(
       {
         connection: spec.connection,
@@ -819,6 +826,8 @@ class Daemon {
   #logNarrowing(spec: ChildSaSpec): void {
     const cfg = this.#childConfig(spec.connection, spec.child);
     if (cfg === undefined) return;
+    // Compared field by field first: formatting four selector lists per Child SA install cost ~1% of a responder's CPU.
+    if (sameTsList(cfg.localTs, spec.localTs) && sameTsList(cfg.remoteTs, spec.remoteTs)) return;
     const show = (l: readonly IkeTs[]): string[] => l.map(formatTs);
     const configured = { local: show(cfg.localTs), remote: show(cfg.remoteTs) };
     const result = { local: show(spec.localTs), remote: show(spec.remoteTs) };
@@ -861,10 +870,10 @@ class Daemon {
   }
 
   #behindNat(ikeSaId: number): boolean {
-    // One SA's flag, not listSas(): building every SA's status per Child SA install made setups
-    // O(n) each (bench:ike over the network: 5.6 ms CPU per setup at 1,000 SAs).
-    for (const sa of this.#engine.ikeSas()) if (sa.id === ikeSaId) return sa.natLocal;
-    return false;
+    // One SA's flag by id, not listSas() nor a scan: building every SA's status per Child SA
+    // install made setups O(n) each (bench:ike over the network: 5.6 ms CPU per setup at 1,000
+    // SAs), and the scan by id was still ~2% at 2,000.
+    return this.#engine.ikeSaById(ikeSaId)?.natLocal ?? false;
   }
 
   #removeChild(id: number, reason: string): void {
@@ -914,27 +923,47 @@ class Daemon {
     const key = `${connection}/${child}`;
     let rec = this.#policies.get(key);
     if (rec === undefined) {
-      rec = { id: this.#nextPolicyId++, key, connection, child, trap: false, routes: [], childSas: new Set(), lastAcquire: -Infinity };
+      rec = { id: this.#nextPolicyId++, key, connection, child, trap: false, routes: [], installed: undefined, childSas: new Set(), lastAcquire: -Infinity };
       this.#policies.set(key, rec);
       this.#policyById.set(rec.id, rec);
     }
     return rec;
   }
 
+  /** SPD selectors for local/remote TS: the policy's own when they are the ones it was built from (the SAD entries share them, read-only). */
+  #selectorsFor(rec: PolicyRecord, localTs: readonly IkeTs[], remoteTs: readonly IkeTs[]): SpdSelector[] {
+    const cur = rec.installed;
+    if (cur !== undefined && sameTsList(cur.localTs, localTs) && sameTsList(cur.remoteTs, remoteTs)) return cur.selectors;
+    return spdSelectors(localTs, remoteTs);
+  }
+
   /** Replaces a policy's selectors and routes (routes are reference counted across policies). */
-  #setPolicy(rec: PolicyRecord, selectors: ReturnType<typeof spdSelectors>, routes: string[], localTs: readonly IkeTs[]): void {
+  #setPolicy(rec: PolicyRecord, localTs: readonly IkeTs[], remoteTs: readonly IkeTs[], selectors = spdSelectors(localTs, remoteTs)): void {
+    // Every Child SA of a responder's connection sets its policy again, usually with the same
+    // selectors: when the policy is already the SPD's last entry with these selectors, removing
+    // and re-adding it would leave the SPD (order included) and the routes exactly as they are,
+    // and cost a selector and route computation, an interface scan and an SPD index rebuild.
+    const cur = rec.installed;
+    if (cur !== undefined && this.#lastAddedPolicyId === rec.id && sameTsList(cur.localTs, localTs) && sameTsList(cur.remoteTs, remoteTs)) return;
     this.#spd.remove(rec.id);
     this.#spd.add({ id: rec.id, action: "PROTECT", selectors, name: rec.key });
+    this.#lastAddedPolicyId = rec.id;
+    rec.installed = { localTs, remoteTs, selectors };
+    const routes = routesFor(remoteTs);
     const old = rec.routes;
     rec.routes = routes;
-    const src = this.#sourceAddressIn(localTs);
-    for (const r of routes) if (!old.includes(r)) this.#routeRef(r, +1, src);
+    const added = routes.filter((r) => !old.includes(r));
+    if (added.length > 0) {
+      const src = this.#sourceAddressIn(localTs);
+      for (const r of added) this.#routeRef(r, +1, src);
+    }
     for (const r of old) if (!routes.includes(r)) this.#routeRef(r, -1, undefined);
   }
 
   /** Drops a policy (and its routes) from the SPD and our tables. */
   #dropPolicy(rec: PolicyRecord): void {
     this.#spd.remove(rec.id);
+    rec.installed = undefined;
     for (const r of rec.routes) this.#routeRef(r, -1, undefined);
     rec.routes = [];
     this.#policies.delete(rec.key);
@@ -945,7 +974,7 @@ class Daemon {
   #policyIdle(rec: PolicyRecord): void {
     const childCfg = this.#childConfig(rec.connection, rec.child);
     if (rec.trap && childCfg !== undefined) {
-      this.#setPolicy(rec, spdSelectors(childCfg.localTs, childCfg.remoteTs), routesFor(childCfg.remoteTs), childCfg.localTs);
+      this.#setPolicy(rec, childCfg.localTs, childCfg.remoteTs);
       rec.lastAcquire = -Infinity;
     } else {
       this.#dropPolicy(rec);
@@ -965,7 +994,7 @@ class Daemon {
         const rec = this.#policyFor(c.name, ch.name);
         wanted.add(rec.key);
         rec.trap = true;
-        if (rec.childSas.size === 0) this.#setPolicy(rec, spdSelectors(ch.localTs, ch.remoteTs), routesFor(ch.remoteTs), ch.localTs);
+        if (rec.childSas.size === 0) this.#setPolicy(rec, ch.localTs, ch.remoteTs);
         this.#log.child.info({ connection: c.name, child: ch.name, routes: rec.routes }, "trap policy installed");
       }
     }

@@ -46,7 +46,24 @@ export function spdSelectors(localTs: readonly IkeTs[], remoteTs: readonly IkeTs
   return out;
 }
 
+/** True when `a` and `b` are the same traffic selectors in the same order (field by field). */
+export function sameTsList(a: readonly IkeTs[], b: readonly IkeTs[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as IkeTs;
+    const y = b[i] as IkeTs;
+    if (x.type !== y.type || x.ipProtocol !== y.ipProtocol || x.startPort !== y.startPort || x.endPort !== y.endPort) return false;
+    if (!sameBytes(x.startAddress, y.startAddress) || !sameBytes(x.endAddress, y.endAddress)) return false;
+  }
+  return true;
+}
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /**
  * The smallest list of CIDR blocks covering exactly the inclusive address range start..end (both 4

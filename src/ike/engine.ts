@@ -94,6 +94,14 @@ export class IkeEngine implements EngineCore {
   /** nextDeadline() without a scan of every SA (IKE SAs call `touch` through their deadline hook). */
   readonly #deadlines = new DeadlineQueue<IkeSa>((sa) => (this.#sas.get(sa.localSpi) === sa ? saDeadline(sa) : undefined), () => this.#sas.size);
   readonly #childSpis = new Set<number>();
+  /** Every live IKE SA by its engine id (the daemon asks per Child SA install). */
+  readonly #byId = new Map<number, IkeSa>();
+  /** Responder SAs registered half-open; pruned as they leave awaitingAuthRequest (the half-open count per IKE_SA_INIT scanned every SA). */
+  readonly #halfOpen = new Set<IkeSa>();
+  /** SAs whose request in flight offers a Child SA SPI (IKE_AUTH, CREATE_CHILD_SA), for newChildSpi. */
+  readonly #offering = new Set<IkeSa>();
+  /** SAs by authenticated peer identity, for INITIAL_CONTACT (s3.10.1). */
+  readonly #byRemoteId = new Map<string, Set<IkeSa>>();
   /**
    * Closed IKE SAs' last responses, so a retransmitted request (typically the DELETE whose answer
    * was lost) still gets its answer after the SA is gone (s2.1), for TOMBSTONE_MS.
@@ -272,6 +280,38 @@ export class IkeEngine implements EngineCore {
     return this.#sas.values();
   }
 
+  /** The live IKE SA with engine id `id` (api.ts ikeSaId), if any. */
+  ikeSaById(id: number): IkeSa | undefined {
+    return this.#byId.get(id);
+  }
+
+  ikeSasWithRemoteId(remoteId: string): IkeSa[] {
+    const set = this.#byRemoteId.get(remoteId);
+    if (set === undefined) return [];
+    // In creation order, as a scan of every SA would visit them.
+    return [...set].filter((s) => this.#sas.get(s.localSpi) === s).sort((a, b) => a.id - b.id);
+  }
+
+  #indexChanged(sa: IkeSa, field: "active" | "remoteId", previous: unknown): void {
+    if (field === "active") {
+      const a = sa.active;
+      if (a?.kind === "auth" || a?.kind === "createChild") this.#offering.add(sa);
+      else this.#offering.delete(sa);
+      return;
+    }
+    if (typeof previous === "string") {
+      const set = this.#byRemoteId.get(previous);
+      set?.delete(sa);
+      if (set?.size === 0) this.#byRemoteId.delete(previous);
+    }
+    const id = sa.remoteId;
+    if (id !== undefined && sa.state !== "closed") {
+      let set = this.#byRemoteId.get(id);
+      if (set === undefined) this.#byRemoteId.set(id, (set = new Set()));
+      set.add(sa);
+    }
+  }
+
   newIkeSpi(): bigint {
     for (;;) {
       const b = this.random.bytes(8);
@@ -284,9 +324,9 @@ export class IkeEngine implements EngineCore {
     // Unique among installed SAs and the SPIs our outstanding requests offered; an offer that
     // fails simply frees its SPI with the exchange.
     const offered = new Set<number>();
-    for (const sa of this.#sas.values()) {
+    for (const sa of this.#offering) {
       const a = sa.active;
-      if (a?.kind === "auth" || a?.kind === "createChild") offered.add(a.childSpi);
+      if (this.#sas.get(sa.localSpi) === sa && (a?.kind === "auth" || a?.kind === "createChild")) offered.add(a.childSpi);
     }
     for (;;) {
       const b = this.random.bytes(4);
@@ -306,9 +346,16 @@ export class IkeEngine implements EngineCore {
 
   registerIkeSa(sa: IkeSa): void {
     this.#sas.set(sa.localSpi, sa);
+    this.#byId.set(sa.id, sa);
     sa.onDeadlineChange = () => this.#deadlines.touch(sa);
     this.#deadlines.touch(sa);
-    if (!sa.initiator && sa.state === "awaitingAuthRequest") this.#byInit.set(initKey(sa.remote, sa.spiI), sa);
+    sa.onIndexChange = (s, field, previous) => this.#indexChanged(s, field, previous);
+    this.#indexChanged(sa, "active", undefined);
+    this.#indexChanged(sa, "remoteId", undefined);
+    if (!sa.initiator && sa.state === "awaitingAuthRequest") {
+      this.#byInit.set(initKey(sa.remote, sa.spiI), sa);
+      this.#halfOpen.add(sa);
+    }
   }
 
   findPsk(localId: string, remoteId: string): Secret | undefined {
@@ -409,6 +456,14 @@ export class IkeEngine implements EngineCore {
     sa.active = undefined;
     sa.msgIds.completed();
     if (this.#sas.get(sa.localSpi) === sa) this.#sas.delete(sa.localSpi);
+    if (this.#byId.get(sa.id) === sa) this.#byId.delete(sa.id);
+    this.#halfOpen.delete(sa);
+    this.#offering.delete(sa);
+    if (sa.remoteId !== undefined) {
+      const set = this.#byRemoteId.get(sa.remoteId);
+      set?.delete(sa);
+      if (set?.size === 0) this.#byRemoteId.delete(sa.remoteId);
+    }
     if (this.#byInit.get(initKey(sa.remote, sa.spiI)) === sa) this.#byInit.delete(initKey(sa.remote, sa.spiI));
     for (const [k, v] of this.#byInit) if (v === sa) this.#byInit.delete(k);
     const last = sa.msgIds.lastResponse;
@@ -703,8 +758,11 @@ export class IkeEngine implements EngineCore {
     if (problems.length > 0) return this.#drop(`IKE_SA_INIT request: ${problems.map((p) => p.reason).join("; ")}`, d);
     let halfOpen = 0;
     let halfOpenFromPeer = 0;
-    for (const s of this.#sas.values()) {
-      if (s.state !== "awaitingAuthRequest") continue;
+    for (const s of this.#halfOpen) {
+      if (s.state !== "awaitingAuthRequest" || this.#sas.get(s.localSpi) !== s) {
+        this.#halfOpen.delete(s);
+        continue;
+      }
       halfOpen += 1;
       if (s.remote.address === d.remote.address) halfOpenFromPeer += 1;
     }

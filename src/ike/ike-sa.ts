@@ -111,7 +111,21 @@ export class IkeSa {
   readonly timers = new TimerTable<IkeTimer>(() => this.onDeadlineChange?.());
   readonly children = new ChildSaMap(() => this.onDeadlineChange?.());
   tasks: IkeTask[] = [];
-  active: ActiveExchange | undefined;
+  /**
+   * Called after `active` or `remoteId` changed, so the engine's indexes (SAs offering a Child SA
+   * SPI, SAs by peer identity) follow without a scan of every SA per setup.
+   */
+  onIndexChange: ((sa: IkeSa, field: "active" | "remoteId", previous: unknown) => void) | undefined;
+  #active: ActiveExchange | undefined;
+  /** The exchange we initiated and await the response of (window size 1). */
+  get active(): ActiveExchange | undefined {
+    return this.#active;
+  }
+  set active(a: ActiveExchange | undefined) {
+    const previous = this.#active;
+    this.#active = a;
+    if (previous !== a) this.onIndexChange?.(this, "active", previous);
+  }
   /** NAT detected in front of us / in front of the peer (s2.23). */
   natLocal = false;
   natRemote = false;
@@ -120,7 +134,15 @@ export class IkeSa {
   peerSentFragmentationSupported = false;
   /** Authenticated identities (text, as configured / as received). */
   localId: string;
-  remoteId: string | undefined;
+  #remoteId: string | undefined;
+  get remoteId(): string | undefined {
+    return this.#remoteId;
+  }
+  set remoteId(id: string | undefined) {
+    const previous = this.#remoteId;
+    this.#remoteId = id;
+    if (previous !== id) this.onIndexChange?.(this, "remoteId", previous);
+  }
   establishedAt: Millis | undefined;
   rekeyAt: Millis | undefined;
   createdAt: Millis;

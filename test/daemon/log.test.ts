@@ -3,6 +3,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { Writable } from "node:stream";
+import { createLoggers } from "../../src/daemon/log.js";
 
 // The daemon's loggers write asynchronously (src/daemon/log.ts): these run a real process, since
 // what matters is what reaches fd 2 before the process is gone.
@@ -48,5 +50,26 @@ describe("daemon log: one JSON line per event on stderr, nothing lost at exit", 
     const r = runScript(`log.ike.debug("hidden");\nlog.ike.info("shown");`);
     expect(r.status).toBe(0);
     expect(r.lines.map((l) => l.msg)).toEqual(["shown"]);
+  });
+
+  it("every line carries its own ISO 8601 time (formatted once per millisecond, never stale)", async () => {
+    const out: string[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { out.push(chunk.toString()); cb(); } });
+    const log = createLoggers({ levels: { default: "info", subsystems: {} }, destination: sink });
+    const before = Date.now();
+    log.ike.info("a");
+    log.ike.info("b");
+    await new Promise((r) => setTimeout(r, 25));
+    log.child.info("c");
+    const after = Date.now();
+    await new Promise((r) => setImmediate(r));
+    const lines = out.join("").trim().split("\n").map((l) => JSON.parse(l) as { time: string; msg: string });
+    expect(lines.map((l) => l.msg)).toEqual(["a", "b", "c"]);
+    for (const l of lines) {
+      expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Date.parse(l.time)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(l.time)).toBeLessThanOrEqual(after);
+    }
+    expect(Date.parse((lines[2] as { time: string }).time) - Date.parse((lines[0] as { time: string }).time)).toBeGreaterThanOrEqual(20);
   });
 });

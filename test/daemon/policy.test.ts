@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { rangeToCidrs, routesFor, spdSelectors, triggeringTs, addressInTs } from "../../src/daemon/policy.js";
+import { rangeToCidrs, routesFor, sameTsList, spdSelectors, triggeringTs, addressInTs } from "../../src/daemon/policy.js";
 import { selectorMatches } from "../../src/ipsec/selectors.js";
-import { tsFromCidr, tsFromRange } from "../../src/ike/negotiation/traffic-selectors.js";
+import { formatTs, tsFromCidr, tsFromRange } from "../../src/ike/negotiation/traffic-selectors.js";
 import { newPacketSelector, parseIpAddress, addressWords } from "../../src/wire/ip.js";
 
 /** Selectors as negotiated (RFC 7296 s3.13.1) -> SPD selectors (RFC 4301 s4.4.1) and routes. */
@@ -80,5 +80,44 @@ describe("RFC 7296 s2.9: the triggering packet's selector for an acquire", () =>
     expect(ts).toEqual(tsFromRange("198.18.1.10", "198.18.1.10", 6, 40000));
     expect(addressInTs(parseIpAddress("198.18.1.10"), [tsFromCidr("198.18.1.0/24")])).toBe(true);
     expect(addressInTs(parseIpAddress("198.18.2.10"), [tsFromCidr("198.18.1.0/24")])).toBe(false);
+  });
+});
+
+describe("sameTsList: the install path's check that a Child SA brings the policy's selectors again", () => {
+  // Well-formed IPv4 ranges (start <= end, ports in order): where formatTs prints every field.
+  const v4 = (n: number): Uint8Array => new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+  const arbTs = fc
+    .record({
+      ipProtocol: fc.constantFrom(0, 6, 17),
+      ports: fc.tuple(fc.constantFrom(0, 80, 65535), fc.constantFrom(0, 443, 65535)),
+      addrs: fc.tuple(fc.constantFrom(0x0a000000, 0x0a000001, 0xc6120200), fc.constantFrom(0, 1, 255, 65535)),
+    })
+    .map(({ ipProtocol, ports, addrs }) => ({
+      type: 7,
+      ipProtocol,
+      startPort: Math.min(...ports),
+      endPort: Math.max(...ports),
+      startAddress: v4(addrs[0]),
+      endAddress: v4(addrs[0] + addrs[1]),
+    }));
+  const copy = <T extends { startAddress: Uint8Array; endAddress: Uint8Array }>(l: T[]): T[] => l.map((t) => ({ ...t, startAddress: t.startAddress.slice(), endAddress: t.endAddress.slice() }));
+
+  it("agrees with comparing the printed selectors (formatTs), on copies", () => {
+    fc.assert(
+      fc.property(fc.array(arbTs, { maxLength: 2 }), fc.array(arbTs, { maxLength: 2 }), (a, b) => {
+        const text = (l: typeof a): string => l.map(formatTs).join(",");
+        expect(sameTsList(a, copy(a))).toBe(true);
+        expect(sameTsList(a, b)).toBe(text(a) === text(b));
+      }),
+    );
+  });
+
+  it("tells apart a one-byte, one-port or order difference", () => {
+    const a = [tsFromCidr("10.1.0.0/16"), tsFromCidr("10.2.0.0/16")];
+    expect(sameTsList(a, [tsFromCidr("10.1.0.0/16"), tsFromCidr("10.2.0.0/16")])).toBe(true);
+    expect(sameTsList(a, [tsFromCidr("10.2.0.0/16"), tsFromCidr("10.1.0.0/16")])).toBe(false);
+    expect(sameTsList(a, [tsFromCidr("10.1.0.0/16"), tsFromCidr("10.3.0.0/16")])).toBe(false);
+    expect(sameTsList(a, [tsFromCidr("10.1.0.0/16")])).toBe(false);
+    expect(sameTsList(a, [tsFromCidr("10.1.0.0/16"), { ...tsFromCidr("10.2.0.0/16"), endPort: 80 }])).toBe(false);
   });
 });

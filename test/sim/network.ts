@@ -32,7 +32,27 @@ function checkedNextDeadline(engine: SimEngine): Millis | undefined {
     }
   }
   if (d !== best) throw new Error(`engine nextDeadline() ${d} but its SAs' earliest deadline is ${best}`);
+  checkIndexes(engine);
   return d;
+}
+
+/**
+ * IkeEngine's look-ups by id and by peer identity (kept through IkeSa hooks, like the deadline
+ * queue) against a scan of every SA, at every step of every simulation.
+ */
+function checkIndexes(engine: SimEngine): void {
+  if (engine.ikeSas === undefined || engine.ikeSaById === undefined || engine.ikeSasWithRemoteId === undefined) return;
+  const all = [...engine.ikeSas()];
+  const ids = new Set<string>();
+  for (const sa of all) {
+    if (engine.ikeSaById(sa.id) !== sa) throw new Error(`ikeSaById(${sa.id}) does not find the live IKE SA`);
+    if (sa.remoteId !== undefined) ids.add(sa.remoteId);
+  }
+  for (const id of ids) {
+    const scan = all.filter((s) => s.remoteId === id).sort((a, b) => a.id - b.id);
+    const got = engine.ikeSasWithRemoteId(id);
+    if (got.length !== scan.length || got.some((s, i) => s !== scan[i])) throw new Error(`ikeSasWithRemoteId(${id}) gives [${got.map((s) => s.id).join(",")}], a scan [${scan.map((s) => s.id).join(",")}]`);
+  }
 }
 
 /** What the simulation needs from an engine (IkeEngine satisfies it). */
@@ -43,6 +63,8 @@ export interface SimEngine {
   nextDeadline(): Millis | undefined;
   /** IkeEngine's live SAs: when present, every nextDeadline() is checked against them. */
   ikeSas?(): Iterable<IkeSa>;
+  ikeSaById?(id: number): IkeSa | undefined;
+  ikeSasWithRemoteId?(remoteId: string): IkeSa[];
 }
 
 export interface LinkConfig {

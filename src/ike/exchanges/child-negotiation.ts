@@ -21,7 +21,7 @@ import { getEncr } from "../../crypto/encr.js";
 import { getInteg } from "../../crypto/integ.js";
 import type { Secret } from "../../crypto/secret.js";
 import { EsnId, IntegId, NotifyType, ProtocolId, TransformType, notifyTypeName } from "../../wire/ike/constants.js";
-import { errorNotifies, findNotify, getSa, getTsi, getTsr } from "../../wire/ike/find.js";
+import { errorNotifies, getSa, getTsi, getTsr } from "../../wire/ike/find.js";
 import type { Payload, Proposal, TrafficSelector } from "../../wire/ike/types.js";
 
 /** Our ESP proposals with our inbound SPI; without KE transforms when `withKe` is false (IKE_AUTH, s1.2). */
@@ -68,13 +68,15 @@ export function readChildOffer(ps: Payload[]): ChildOffer | undefined {
   const tsi = getTsi(ps);
   const tsr = getTsr(ps);
   if (!sa || !tsi || !tsr) return undefined;
-  return {
-    proposals: sa.proposals,
-    tsi: tsi.selectors,
-    tsr: tsr.selectors,
-    transport: findNotify(ps, NotifyType.USE_TRANSPORT_MODE) !== undefined,
-    tfcNotSupported: findNotify(ps, NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED) !== undefined,
-  };
+  // One pass for both notifies (two findNotify walks showed at ~2% of a responder's samples).
+  let transport = false;
+  let tfcNotSupported = false;
+  for (const p of ps) {
+    if (p.type !== 41) continue;
+    if (p.notifyType === NotifyType.USE_TRANSPORT_MODE) transport = true;
+    else if (p.notifyType === NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED) tfcNotSupported = true;
+  }
+  return { proposals: sa.proposals, tsi: tsi.selectors, tsr: tsr.selectors, transport, tfcNotSupported };
 }
 
 export type ResponderChoice =

@@ -65,6 +65,8 @@ export interface EngineCore {
   armIkeTimers(now: Millis, sa: IkeSa): void;
   findPsk(localId: string, remoteId: string): Secret | undefined;
   ikeSas(): Iterable<IkeSa>;
+  /** The live IKE SAs whose authenticated peer identity is `remoteId`, oldest first. */
+  ikeSasWithRemoteId(remoteId: string): IkeSa[];
   findConnection(name: string): ConnectionConfig | undefined;
   /** Kicks the SA's task queue (start the next exchange if the window is free). */
   schedule(now: Millis, sa: IkeSa): void;

@@ -241,7 +241,8 @@ export function handleAuthRequest(core: EngineCore, now: Millis, sa: IkeSa, mess
 
 /** INITIAL_CONTACT (s3.10.1): the peer restarted, so older IKE SAs with the same identity are stale. */
 function dropOlderSas(core: EngineCore, now: Millis, sa: IkeSa): void {
-  for (const other of [...core.ikeSas()]) {
+  if (sa.remoteId === undefined) return;
+  for (const other of core.ikeSasWithRemoteId(sa.remoteId)) {
     // Only state older than this IKE SA is stale: an SA that came up while this one was being set
     // up (both ends initiating at once) is not what the restarted peer forgot.
     if (other === sa || other.remoteId !== sa.remoteId || other.state === "closed") continue;

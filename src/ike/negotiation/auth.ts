@@ -56,9 +56,26 @@ export function signedOctets(
   return concat(realMessage, peerNonce, prf.compute(skP.expose(), idBody));
 }
 
+/**
+ * prf(Shared Secret, "Key Pad for IKEv2") per PSK and PRF id: a function of the configured key
+ * alone, so it is computed once rather than for every AUTH (two of a responder's PRF calls per
+ * setup). Keyed by the Secret object (a reload brings new ones; the old entries go with them).
+ * A wiped PSK is never looked up: `expose()` throws first, as it did before the cache.
+ */
+const keyPadCache = new WeakMap<Secret, Map<number, Uint8Array>>();
+
+function paddedKey(prf: PrfAlgorithm, psk: Secret): Uint8Array {
+  const bytes = psk.expose();
+  let byPrf = keyPadCache.get(psk);
+  if (byPrf === undefined) keyPadCache.set(psk, (byPrf = new Map()));
+  let k = byPrf.get(prf.id);
+  if (k === undefined) byPrf.set(prf.id, (k = prf.compute(bytes, KEY_PAD)));
+  return k;
+}
+
 /** Shared Key Message Integrity Code AUTH data (s2.15, auth method 2). */
 export function pskAuthData(prf: PrfAlgorithm, psk: Secret, signed: Uint8Array): Uint8Array {
-  return prf.compute(prf.compute(psk.expose(), KEY_PAD), signed);
+  return prf.compute(paddedKey(prf, psk), signed);
 }
 
 /** Checks a received shared-key AUTH value in constant time. */

@@ -36,17 +36,17 @@ export interface NatDetectionResult {
   remoteBehindNat: boolean;
 }
 
-function spiBytes(spi: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, spi));
-  return out;
-}
-
 /** SHA-1(SPIi | SPIr | IP | Port) (RFC 7296 s2.23); SHA-1 is what the RFC fixes here, not a choice. */
 export function natDetectionHash(spiI: bigint, spiR: bigint, address: string | Uint8Array, port: number): Uint8Array {
   const ip = typeof address === "string" ? parseIpAddress(address, "NAT detection address") : address;
-  const p = new Uint8Array([(port >>> 8) & 0xff, port & 0xff]);
-  const h = createHash("sha1").update(spiBytes(spiI)).update(spiBytes(spiR)).update(ip).update(p).digest();
+  // One buffer, one update: a responder hashes four of these per IKE_SA_INIT.
+  const input = new Uint8Array(18 + ip.length);
+  const view = new DataView(input.buffer);
+  view.setBigUint64(0, BigInt.asUintN(64, spiI));
+  view.setBigUint64(8, BigInt.asUintN(64, spiR));
+  input.set(ip, 16);
+  view.setUint16(16 + ip.length, port & 0xffff);
+  const h = createHash("sha1").update(input).digest();
   return new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
 }
 

@@ -37,6 +37,26 @@ describe("RFC 7296 s2.15: shared-key AUTH", () => {
     expect(so.length).toBe(40 + 32 + 32);
     expect(toHex(pskAuthData(prf, psk, so))).toBe(expected);
   });
+  it("the padded key is kept per PSK and per PRF: repeated, interleaved and other-PRF AUTHs equal the two-step definition", () => {
+    const so = signedOctets(real, nonce, prf, skP, idBody);
+    const sha1 = getPrf(PrfId.PRF_HMAC_SHA1);
+    const direct = (p: typeof prf, key: Secret): string => toHex(p.compute(p.compute(key.expose(), new TextEncoder().encode("Key Pad for IKEv2")), so));
+    const other = Secret.fromUtf8("another-psk");
+    for (let i = 0; i < 3; i++) {
+      expect(toHex(pskAuthData(prf, psk, so))).toBe(expected);
+      expect(toHex(pskAuthData(sha1, psk, so))).toBe(direct(sha1, psk));
+      expect(toHex(pskAuthData(prf, other, so))).toBe(direct(prf, other));
+    }
+    // Same bytes, new Secret object (a reload): same value.
+    expect(toHex(pskAuthData(prf, Secret.fromUtf8("tsipsec-test-psk"), so))).toBe(expected);
+  });
+  it("a wiped PSK is refused even after its padded key was computed", () => {
+    const so = signedOctets(real, nonce, prf, skP, idBody);
+    const k = Secret.fromUtf8("to-be-wiped");
+    pskAuthData(prf, k, so);
+    k.wipe();
+    expect(() => pskAuthData(prf, k, so)).toThrow(/wipe/);
+  });
   it("verifyPskAuth accepts the right value and rejects a flipped bit, a wrong PSK, a truncated value", () => {
     const so = signedOctets(real, nonce, prf, skP, idBody);
     const auth = pskAuthData(prf, psk, so);
