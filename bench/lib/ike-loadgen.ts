@@ -6,7 +6,7 @@
  * IKE_SA_INIT + IKE_AUTH (PSK) with one Child SA. An initiator is dropped once its Child SA is
  * installed (the responder keeps its SAs; no DELETE is sent).
  *
- * Input: one JSON argument { local, remote, count, concurrency, psk, ike, esp, localTs, remoteTs, remoteId }.
+ * Input: one JSON argument { local, remote, count, concurrency, psk, ike, esp, localTs, remoteTs, remoteId, idOffset? }.
  * Output: one JSON line { setups, failed, wallMs, firstMs, lastMs }.
  */
 import dgram from "node:dgram";
@@ -29,6 +29,8 @@ interface Args {
   remoteTs: string;
   remoteId: string;
   timeoutMs: number;
+  /** Added to every initiator's index in its identity (a warm-up run uses other identities than the measured one). */
+  idOffset?: number;
 }
 const args = JSON.parse(process.argv[2] ?? "{}") as Args;
 
@@ -45,7 +47,7 @@ function config(i: number): ConnectionConfig {
     rekeyTimeSeconds: 0,
     fragmentation: false,
     fragmentSize: 1280,
-    local: { auth: "psk", id: `client-${i}.example` },
+    local: { auth: "psk", id: `client-${(args.idOffset ?? 0) + i}.example` },
     remote: { auth: "psk", id: args.remoteId },
     children: [
       {
