@@ -268,7 +268,11 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
       }
       const payload = s.local.port === natTPort ? encodeNonEspMarked(bytes) : bytes;
       counters.ikeOut++;
-      s.socket.send(payload, to.port, to.address, onSendError);
+      // On the NAT-T socket IKE joins the ESP send queue: sent beside it (dgram), a rekey's
+      // DELETE overtook ESP still queued for the thread pool under the old SA, and the peer,
+      // deleting that SA on the DELETE, dropped those packets as NO_SA (RFC 7296 s2.8).
+      if (s.espBatch !== undefined) s.espBatch.push(payload, to.port, to.address);
+      else s.socket.send(payload, to.port, to.address, onSendError);
     },
     sendEsp(to, packet, from) {
       // The socket per peer, cached: picking it parses the address (a regular expression in
