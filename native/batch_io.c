@@ -84,7 +84,6 @@
 #define ADDR_SLOT 32
 
 static int udp_send_core(int fd, unsigned char *buf, size_t buf_len, int32_t *desc, int count, unsigned char *addrs, size_t addrs_len, int gso);
-static int tun_write_plain_core(int fd, unsigned char *buf, size_t buf_len, int32_t *desc, int count);
 /* Datagrams per sendmmsg/recvmmsg system call (the kernel caps vlen at UIO_MAXIOV = 1024). */
 #define BATCH_CHUNK 64
 /* UDP GSO limits: segments per message (the kernel's UDP_MAX_SEGMENTS is 64 or more) and bytes. */
@@ -134,6 +133,141 @@ static int in_bounds(int32_t off, int32_t len, size_t buf_len) {
   return off >= 0 && len >= 0 && (size_t)off <= buf_len && (size_t)len <= buf_len - (size_t)off;
 }
 
+/*
+ * One batch TUN write or ESP send, as parsed from its JavaScript arguments: run at once by the
+ * synchronous entry points, or on a libuv thread-pool thread by the asynchronous ones (issue 7,
+ * CPU share: the two heaviest system calls of a gateway, the ESP sendmmsg of the sending side,
+ * which also carries the receiving stack's work up to the peer's socket, and the TUN write of the
+ * receiving side, which carries the forwarding to the inner host, leave the event loop while it
+ * goes on reading and sealing the next burst). An async caller keeps at most one job per fd in
+ * flight (order is kept) and must not touch the job's buffers until its callback ran; the arrays
+ * are referenced until then.
+ */
+typedef enum { JOB_UDP_SEND, JOB_TUN_WRITE, JOB_TUN_WRITE_OFFLOAD } job_kind;
+
+typedef struct {
+  job_kind kind;
+  napi_async_work work;
+  napi_ref refs[6];
+  int nrefs;
+  napi_ref cb;
+  int fd, count, gso;
+  unsigned char *buf, *addrs, *scratch;
+  size_t buf_len, addrs_len;
+  int32_t *desc, *state;
+  int result;
+} io_job;
+
+typedef struct {
+  int fd;
+  int ok;
+  int32_t *state;
+} tun_write_ctx;
+
+static int tun_write_frame(void *c, const uint8_t *frame, size_t len, int packets) {
+  tun_write_ctx *w = c;
+  ssize_t r;
+  do r = write(w->fd, frame, len);
+  while (r < 0 && errno == EINTR);
+  if (r == (ssize_t)len) {
+    w->ok += packets;
+    w->state[0]++;
+    if (packets > 1) {
+      w->state[1] += packets;
+      w->state[2]++;
+    }
+  }
+  return 1;
+}
+
+static int tun_write_plain_core(int fd, unsigned char *buf, size_t buf_len, int32_t *desc, int count) {
+  int ok = 0;
+  for (int i = 0; i < count; i++) {
+    int32_t off = desc[2 * i], len = desc[2 * i + 1];
+    if (!in_bounds(off, len, buf_len)) continue;
+    ssize_t r;
+    do r = write(fd, buf + off, (size_t)len);
+    while (r < 0 && errno == EINTR);
+    if (r == len) ok++;
+  }
+  return ok;
+}
+
+/* Runs the job on the calling thread (no N-API: safe on a thread-pool thread). */
+static void job_execute(napi_env env, void *data) {
+  io_job *j = data;
+  if (j->kind == JOB_UDP_SEND) {
+    j->result = udp_send_core(j->fd, j->buf, j->buf_len, j->desc, j->count, j->addrs, j->addrs_len, j->gso);
+  } else if (j->kind == JOB_TUN_WRITE) {
+    j->result = tun_write_plain_core(j->fd, j->buf, j->buf_len, j->desc, j->count);
+  } else {
+    tun_write_ctx w = {j->fd, 0, j->state};
+    vnet_coalesce(j->buf, j->buf_len, j->desc, j->count, j->scratch, tun_write_frame, &w);
+    j->result = w.ok;
+  }
+}
+
+/*
+ * (fd, buf, desc, count[, scratch, state]) of a TUN write: a plain write, or with a scratch
+ * frame buffer (>= VNET_FRAME_MAX) and a state array (>= 3) given as argv[4] and argv[5] (argc
+ * >= 6, scratch not null), the coalescing write of a TUN with IFF_VNET_HDR. 0 on a bad argument.
+ */
+static int parse_tun_write(napi_env env, napi_value *argv, size_t argc, io_job *j) {
+  size_t desc_len, scratch_len, state_len;
+  napi_valuetype st;
+  if (!get_int(env, argv[0], &j->fd) || !get_bytes(env, argv[1], &j->buf, &j->buf_len) || !get_i32(env, argv[2], &j->desc, &desc_len) ||
+      !get_int(env, argv[3], &j->count) || j->count < 0 || (size_t)j->count > desc_len / 2)
+    return 0;
+  j->kind = JOB_TUN_WRITE;
+  if (argc < 6) return 1;
+  if (napi_typeof(env, argv[4], &st) != napi_ok) return 0;
+  if (st == napi_null || st == napi_undefined) return 1;
+  if (!get_bytes(env, argv[4], &j->scratch, &scratch_len) || scratch_len < VNET_FRAME_MAX || !get_i32(env, argv[5], &j->state, &state_len) || state_len < 3)
+    return 0;
+  j->kind = JOB_TUN_WRITE_OFFLOAD;
+  return 1;
+}
+
+/* (fd, buf, desc, count, addrs[, gso]) of an ESP send; gso read when argc >= 6. 0 on a bad argument. */
+static int parse_udp_send(napi_env env, napi_value *argv, size_t argc, io_job *j) {
+  size_t desc_len;
+  j->kind = JOB_UDP_SEND;
+  j->gso = 0;
+  return get_int(env, argv[0], &j->fd) && get_bytes(env, argv[1], &j->buf, &j->buf_len) && get_i32(env, argv[2], &j->desc, &desc_len) &&
+         get_int(env, argv[3], &j->count) && j->count >= 0 && (size_t)j->count <= desc_len / 4 && get_bytes(env, argv[4], &j->addrs, &j->addrs_len) &&
+         (argc < 6 || get_int(env, argv[5], &j->gso));
+}
+
+static napi_value js_tun_write_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  io_job j = {0};
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || !parse_tun_write(env, argv, 4, &j))
+    return throw_type(env, "tunWriteBatch(fd, buf, desc, count)");
+  job_execute(env, &j);
+  return int_result(env, j.result);
+}
+
+static napi_value js_tun_write_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  io_job j = {0};
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || !parse_tun_write(env, argv, 6, &j) || j.kind != JOB_TUN_WRITE_OFFLOAD)
+    return throw_type(env, "tunWriteOffload(fd, buf, desc, count, scratch, state)");
+  job_execute(env, &j);
+  return int_result(env, j.result);
+}
+
+static napi_value js_udp_send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  io_job j = {0};
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || !parse_udp_send(env, argv, argc, &j))
+    return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
+  job_execute(env, &j);
+  return int_result(env, j.result);
+}
+
 static napi_value js_tun_read_batch(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -166,19 +300,6 @@ static napi_value js_tun_read_batch(napi_env env, napi_callback_info info) {
   return int_result(env, n);
 }
 
-static napi_value js_tun_write_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) return throw_type(env, "tunWriteBatch(fd, buf, desc, count)");
-  int fd, count;
-  unsigned char *buf;
-  size_t buf_len, desc_len;
-  int32_t *desc;
-  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
-      !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 2)
-    return throw_type(env, "tunWriteBatch(fd, buf, desc, count)");
-  return int_result(env, tun_write_plain_core(fd, buf, buf_len, desc, count));
-}
 
 static napi_value js_tun_set_offload(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -233,94 +354,10 @@ static napi_value js_tun_read_offload(napi_env env, napi_callback_info info) {
   return int_result(env, n);
 }
 
-typedef struct {
-  int fd;
-  int ok;
-  int32_t *state;
-} tun_write_ctx;
 
-static int tun_write_frame(void *c, const uint8_t *frame, size_t len, int packets) {
-  tun_write_ctx *w = c;
-  ssize_t r;
-  do r = write(w->fd, frame, len);
-  while (r < 0 && errno == EINTR);
-  if (r == (ssize_t)len) {
-    w->ok += packets;
-    w->state[0]++;
-    if (packets > 1) {
-      w->state[1] += packets;
-      w->state[2]++;
-    }
-  }
-  return 1;
-}
 
-static napi_value js_tun_write_offload(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  const char *usage = "tunWriteOffload(fd, buf, desc, count, scratch, state)";
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return throw_type(env, usage);
-  int fd, count;
-  unsigned char *buf, *scratch;
-  size_t buf_len, desc_len, scratch_len, state_len;
-  int32_t *desc, *state;
-  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
-      !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 2 || !get_bytes(env, argv[4], &scratch, &scratch_len) ||
-      scratch_len < VNET_FRAME_MAX || !get_i32(env, argv[5], &state, &state_len) || state_len < 3)
-    return throw_type(env, usage);
-  tun_write_ctx w = {fd, 0, state};
-  vnet_coalesce(buf, buf_len, desc, count, scratch, tun_write_frame, &w);
-  return int_result(env, w.ok);
-}
 
-/*
- * Asynchronous variants (issue 7, CPU share): the two heaviest system calls of a gateway, the
- * ESP sendmmsg of the sending side (it also carries the receiving stack's work up to the peer's
- * socket) and the TUN write of the receiving side (it carries the forwarding to the inner host),
- * run on a libuv thread-pool thread while the event loop goes on reading and sealing the next
- * burst. The caller keeps at most one job per fd in flight (order is kept) and must not touch
- * the job's buffers until its callback ran; the arrays are referenced until then.
- */
-typedef enum { JOB_UDP_SEND, JOB_TUN_WRITE, JOB_TUN_WRITE_OFFLOAD } job_kind;
 
-typedef struct {
-  job_kind kind;
-  napi_async_work work;
-  napi_ref refs[6];
-  int nrefs;
-  napi_ref cb;
-  int fd, count, gso;
-  unsigned char *buf, *addrs, *scratch;
-  size_t buf_len, addrs_len;
-  int32_t *desc, *state;
-  int result;
-} io_job;
-
-static int tun_write_plain_core(int fd, unsigned char *buf, size_t buf_len, int32_t *desc, int count) {
-  int ok = 0;
-  for (int i = 0; i < count; i++) {
-    int32_t off = desc[2 * i], len = desc[2 * i + 1];
-    if (!in_bounds(off, len, buf_len)) continue;
-    ssize_t r;
-    do r = write(fd, buf + off, (size_t)len);
-    while (r < 0 && errno == EINTR);
-    if (r == len) ok++;
-  }
-  return ok;
-}
-
-static void job_execute(napi_env env, void *data) {
-  io_job *j = data;
-  if (j->kind == JOB_UDP_SEND) {
-    j->result = udp_send_core(j->fd, j->buf, j->buf_len, j->desc, j->count, j->addrs, j->addrs_len, j->gso);
-  } else if (j->kind == JOB_TUN_WRITE) {
-    j->result = tun_write_plain_core(j->fd, j->buf, j->buf_len, j->desc, j->count);
-  } else {
-    tun_write_ctx w = {j->fd, 0, j->state};
-    vnet_coalesce(j->buf, j->buf_len, j->desc, j->count, j->scratch, tun_write_frame, &w);
-    j->result = w.ok;
-  }
-}
 
 static void job_complete(napi_env env, napi_status status, void *data) {
   io_job *j = data;
@@ -368,11 +405,7 @@ static napi_value js_udp_send_batch_async(napi_env env, napi_callback_info info)
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7) return throw_type(env, usage);
   io_job *j = calloc(1, sizeof *j);
   if (j == NULL) return throw_type(env, "out of memory");
-  size_t desc_len;
-  j->kind = JOB_UDP_SEND;
-  if (!get_int(env, argv[0], &j->fd) || !get_bytes(env, argv[1], &j->buf, &j->buf_len) || !get_i32(env, argv[2], &j->desc, &desc_len) ||
-      !get_int(env, argv[3], &j->count) || j->count < 0 || (size_t)j->count > desc_len / 4 || !get_bytes(env, argv[4], &j->addrs, &j->addrs_len) ||
-      !get_int(env, argv[5], &j->gso)) {
+  if (!parse_udp_send(env, argv, 6, j)) {
     free(j);
     return throw_type(env, usage);
   }
@@ -387,26 +420,15 @@ static napi_value js_tun_write_async(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7) return throw_type(env, usage);
   io_job *j = calloc(1, sizeof *j);
   if (j == NULL) return throw_type(env, "out of memory");
-  size_t desc_len, scratch_len = 0, state_len = 0;
-  napi_valuetype st;
-  if (!get_int(env, argv[0], &j->fd) || !get_bytes(env, argv[1], &j->buf, &j->buf_len) || !get_i32(env, argv[2], &j->desc, &desc_len) ||
-      !get_int(env, argv[3], &j->count) || j->count < 0 || (size_t)j->count > desc_len / 2 || napi_typeof(env, argv[4], &st) != napi_ok) {
+  if (!parse_tun_write(env, argv, 6, j)) {
     free(j);
     return throw_type(env, usage);
   }
-  if (st == napi_null || st == napi_undefined) {
-    j->kind = JOB_TUN_WRITE;
-    napi_value arrays[2] = {argv[1], argv[2]};
-    return job_start(env, j, arrays, 2, argv[6]);
-  }
-  if (!get_bytes(env, argv[4], &j->scratch, &scratch_len) || scratch_len < VNET_FRAME_MAX || !get_i32(env, argv[5], &j->state, &state_len) || state_len < 3) {
-    free(j);
-    return throw_type(env, usage);
-  }
-  j->kind = JOB_TUN_WRITE_OFFLOAD;
   napi_value arrays[4] = {argv[1], argv[2], argv[4], argv[5]};
-  return job_start(env, j, arrays, 4, argv[6]);
+  return job_start(env, j, arrays, j->kind == JOB_TUN_WRITE_OFFLOAD ? 4 : 2, argv[6]);
 }
+
+
 
 static napi_value js_vnet_split(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -576,20 +598,6 @@ static int udp_send_core(int fd, unsigned char *buf, size_t buf_len, int32_t *de
   return sent;
 }
 
-static napi_value js_udp_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
-  int fd, count, gso = 0;
-  unsigned char *buf, *addrs;
-  size_t buf_len, desc_len, addrs_len;
-  int32_t *desc;
-  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &buf_len) || !get_i32(env, argv[2], &desc, &desc_len) ||
-      !get_int(env, argv[3], &count) || count < 0 || (size_t)count > desc_len / 4 || !get_bytes(env, argv[4], &addrs, &addrs_len) ||
-      (argc >= 6 && !get_int(env, argv[5], &gso)))
-    return throw_type(env, "udpSendBatch(fd, buf, desc, count, addrs, gso?)");
-  return int_result(env, udp_send_core(fd, buf, buf_len, desc, count, addrs, addrs_len, gso));
-}
 
 #ifndef UDP_GRO
 #define UDP_GRO 104
