@@ -336,10 +336,6 @@ class Daemon {
       {
         onIke: (dg) => {
           try {
-            // ESP received before this IKE message in the same batch goes first: a DELETE for a
-            // rekeyed Child SA removes its inbound SA, and the old SA's last packets, queued for
-            // the burst, would then be dropped as NO_SA (RFC 7296 s2.8, make-before-break).
-            if (this.#inCount > 0) this.#flushInbound();
             this.#onIke(dg);
           } catch (e) {
             this.#internalError("ike-in", e);

@@ -60,8 +60,9 @@ export interface UdpHandlers {
   onEsp(packet: Uint8Array, remote: UdpEndpoint, local: UdpEndpoint): void;
   /**
    * Called after every group of datagrams received in one go (one recvmmsg, or one datagram on
-   * the plain path), before their buffer is reused: a caller can gather ESP packets into a burst
-   * in onEsp and process them here.
+   * the plain path), before their buffer is reused, and before an IKE message of the NAT-T port
+   * that follows ESP in the same group: a caller can gather ESP packets into a burst in onEsp and
+   * process them here, in arrival order with IKE.
    */
   onEspBatchEnd?(): void;
   /** Back-pressure: false pauses ESP receiving until `resumeReceive()` (e.g. while the TUN write queue is full). */
@@ -203,6 +204,10 @@ export async function openUdp(handlers: UdpHandlers, options: UdpOptions = {}): 
         handlers.onEsp(msg, remote, b.local);
       } else if (kind === "ike") {
         counters.ikeIn++;
+        // ESP received ahead of this IKE message in the same batch is handled first: a DELETE of
+        // a rekeyed Child SA removes its inbound SA, and the old SA's last packets, still waiting
+        // for the batch end, would then be dropped as NO_SA (RFC 7296 s2.8, make-before-break).
+        if (reused) handlers.onEspBatchEnd?.();
         handlers.onIke({ local: b.local, remote, bytes: reused ? msg.slice(NON_ESP_MARKER_LENGTH) : msg.subarray(NON_ESP_MARKER_LENGTH) });
       } else {
         counters.keepalivesIn++;
