@@ -17,7 +17,8 @@ import {
   udpSocketFd,
   type NativeBatchIo,
 } from "../../src/drivers/batch-io.js";
-import { openUdp, UdpBindError, type UdpDriver } from "../../src/drivers/udp.js";
+import { type UdpDriver } from "../../src/drivers/udp.js";
+import { openUdpOnFreePorts } from "../support/udp-driver.js";
 
 /**
  * native/batch_io.c through src/drivers/batch-io.ts. A non-blocking AF_UNIX SOCK_DGRAM
@@ -437,16 +438,7 @@ describe("UdpSendBatch with async (sends on the thread pool, one burst in flight
 
 describe("the UDP driver with batchIo (RFC 3948 s2.1 ESP-in-UDP sends via sendmmsg)", () => {
   it("sends ESP from the NAT-T port in one batch per callback; IKE there too, behind it", async () => {
-    let d: UdpDriver | undefined;
-    for (let attempt = 0; attempt < 20 && d === undefined; attempt++) {
-      const base = 20000 + Math.floor(Math.random() * 40000);
-      try {
-        d = await openUdp({ onIke: () => undefined, onEsp: () => undefined }, { ikePort: base, natTPort: base + 1, addresses: ["127.0.0.1"], batchIo: batchIo() });
-      } catch (e) {
-        if (!(e instanceof UdpBindError)) throw e;
-      }
-    }
-    if (d === undefined) throw new Error("no free port pair found");
+    const d = await openUdpOnFreePorts({ onIke: () => undefined, onEsp: () => undefined }, { addresses: ["127.0.0.1"], batchIo: batchIo() });
     driver = d;
     const p = await udpSocket();
     const to = { address: "127.0.0.1", port: p.address().port };
@@ -467,16 +459,7 @@ describe("the UDP driver with batchIo (RFC 3948 s2.1 ESP-in-UDP sends via sendmm
     // RFC 7296 s2.8: after a Child SA rekey the peer deletes the old inbound SA when the DELETE
     // arrives. ESP sealed with that SA and still queued for the thread pool must reach the wire
     // first, or the peer drops it as NO_SA (seen: ~300 drops per 8 rekeys under TCP load).
-    let d: UdpDriver | undefined;
-    for (let attempt = 0; attempt < 20 && d === undefined; attempt++) {
-      const base = 20000 + Math.floor(Math.random() * 40000);
-      try {
-        d = await openUdp({ onIke: () => undefined, onEsp: () => undefined }, { ikePort: base, natTPort: base + 1, addresses: ["127.0.0.1"], batchIo: batchIo(), asyncSend: true });
-      } catch (e) {
-        if (!(e instanceof UdpBindError)) throw e;
-      }
-    }
-    if (d === undefined) throw new Error("no free port pair found");
+    const d = await openUdpOnFreePorts({ onIke: () => undefined, onEsp: () => undefined }, { addresses: ["127.0.0.1"], batchIo: batchIo(), asyncSend: true });
     driver = d;
     const p = await udpSocket();
     const to = { address: "127.0.0.1", port: p.address().port };
@@ -601,25 +584,13 @@ describe("UdpReceiveBatch (recvmmsg on a dgram socket's duplicate fd)", () => {
     const seen = { esp: [] as Uint8Array[], ike: [] as Uint8Array[] };
     let done: (() => void) | undefined;
     const finished = new Promise<void>((res) => (done = res));
-    let d: UdpDriver | undefined;
-    for (let attempt = 0; attempt < 20 && d === undefined; attempt++) {
-      const base = 20000 + Math.floor(Math.random() * 40000);
-      try {
-        d = await openUdp(
-          {
+    const d = await openUdpOnFreePorts({
             onIke: (dg) => {
               seen.ike.push(dg.bytes);
               done?.();
             },
             onEsp: (p) => void seen.esp.push(Uint8Array.from(p)),
-          },
-          { ikePort: base, natTPort: base + 1, addresses: ["127.0.0.1"], batchIo: batchIo(), watchReadable: watcher() },
-        );
-      } catch (e) {
-        if (!(e instanceof UdpBindError)) throw e;
-      }
-    }
-    if (d === undefined) throw new Error("no free port pair found");
+          }, { addresses: ["127.0.0.1"], batchIo: batchIo(), watchReadable: watcher() });
     driver = d;
     const p = await udpSocket();
     const esp = Array.from({ length: 50 }, (_, i) => Uint8Array.from([0, 0, 1, i + 1, ...packet(i, 100)]));

@@ -2,7 +2,8 @@ import dgram from "node:dgram";
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import type { InboundDatagram, UdpEndpoint } from "../../src/ike/api.js";
-import { openUdp, UdpBindError, type UdpDriver, type UdpHandlers } from "../../src/drivers/udp.js";
+import { openUdp, type UdpDriver, type UdpHandlers } from "../../src/drivers/udp.js";
+import { openUdpOnFreePorts } from "../support/udp-driver.js";
 
 /**
  * The UDP driver over loopback sockets on high ports (the ports are options, so no namespace or
@@ -36,17 +37,9 @@ async function openOnFreePorts(addresses: string[], extra: Partial<Parameters<ty
       wake?.();
     },
   };
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    try {
-      const d = await openUdp(handlers, { ikePort: base, natTPort: base + 1, addresses, ...extra });
-      driver = d;
-      return { d, seen, wait: () => new Promise<void>((r) => (wake = r)) };
-    } catch (e) {
-      if (!(e instanceof UdpBindError)) throw e;
-    }
-  }
-  throw new Error("no free port pair found");
+  const d = await openUdpOnFreePorts(handlers, { addresses, ...extra });
+  driver = d;
+  return { d, seen, wait: () => new Promise<void>((r) => (wake = r)) };
 }
 
 async function peer(type: "udp4" | "udp6", address: string): Promise<dgram.Socket> {
